@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Apply the series to the pinned base in a kernel work tree.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	cat <<USAGE
+Usage: $KSA_PROG [--work-tree DIR] [--branch NAME] [--force]
+                 [--tarball PATH | --git-tree DIR]
+
+Create (or reset) the kernel work tree on branch NAME at the pinned base and
+apply the patches named in 'series' with 'git am -3'.  The base is obtained
+by scripts/fetch-base.sh (--tarball and --git-tree are passed to it); with
+--git-tree the work tree is a 'git worktree' of that repository, otherwise of
+the cached import.  The cover letter (patches/0000-cover-letter.patch)
+becomes the branch description, which scripts/export.sh turns back into it.
+
+  --work-tree DIR  the kernel work tree (default: build/linux)
+  --branch NAME    the branch holding the series (default: kvm-s390-arm64)
+  --force          discard uncommitted changes, commits not yet exported and
+                   an unfinished 'git am'; they are kept, as a stash entry and
+                   a backup branch NAME-backup-DATE, and named in the output
+
+Running it again on an unchanged work tree starts over from the base; it
+continues after an interrupted run.  It refuses to touch a work tree that
+holds work which is not in patches/ unless --force is given.
+
+Exit codes: 0 applied, 1 a patch does not apply (the work tree is left for
+inspection), 2 bad usage or a bad 'series', 3 a tool is missing, 4 the base
+does not match base-commit, 5 refused because work would be lost.
+USAGE
+}
+
+force=0
+fetch_args=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--work-tree) [ $# -ge 2 ] || usage_error "--work-tree needs a directory"; KSA_WORK_TREE=$2; shift 2 ;;
+	--branch) [ $# -ge 2 ] || usage_error "--branch needs a name"; KSA_BRANCH=$2; shift 2 ;;
+	--force) force=1; shift ;;
+	--tarball | --git-tree) [ $# -ge 2 ] || usage_error "$1 needs an argument"; fetch_args+=("$1" "$2"); shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage_error "unknown argument '$1'" ;;
+	esac
+done
+git check-ref-format --branch "$KSA_BRANCH" >/dev/null 2>&1 || usage_error "'$KSA_BRANCH' is not a valid branch name"
+need_cmd git
+
+# Check 'series' against patches/ before touching anything.
+mapfile -t patches < <(series_list)
+declare -A listed=()
+lineno=0
+for p in "${patches[@]}"; do
+	lineno=$((lineno + 1))
+	[ -f "$KSA_ROOT/patches/$p" ] ||
+		die "$EX_USAGE" "series entry $lineno names patches/$p, which does not exist: correct 'series' or run scripts/export.sh"
+	[ -z "${listed[$p]:-}" ] || die "$EX_USAGE" "series names $p twice: remove one line"
+	listed[$p]=1
+done
+cover=$KSA_ROOT/patches/0000-cover-letter.patch
+[ -f "$cover" ] || die "$EX_USAGE" "patches/0000-cover-letter.patch is missing: restore it from git"
+for f in "$KSA_ROOT"/patches/*.patch; do
+	f=${f##*/}
+	[ "$f" = 0000-cover-letter.patch ] || [ -n "${listed[$f]:-}" ] ||
+		die "$EX_USAGE" "patches/$f is not named in series: add it to series or remove it"
+done
+description=$(cover_description "$cover")
+
+base_out=$("$KSA_ROOT/scripts/fetch-base.sh" "${fetch_args[@]}")
+base_gitdir=$(sed -n 1p <<<"$base_out")
+base=$(sed -n 2p <<<"$base_out")
+
+# Keep what --force discards: a stash entry for uncommitted changes, a
+# backup branch for commits.
+keep_work() {
+	local why=$1 stamp backup
+	stamp=$(date -u +%Y%m%d-%H%M%S)
+	if wt_in_progress >/dev/null; then
+		wt_git am --quit 2>/dev/null || wt_git rebase --quit 2>/dev/null || true
+	fi
+	if wt_dirty; then
+		wt_git stash push -q -m "apply.sh --force $stamp"
+		log "kept the uncommitted changes as 'git stash' entry stash@{0} in $KSA_WORK_TREE"
+	fi
+	if [ "$why" = commits ]; then
+		backup=$(backup_name "$KSA_BRANCH")
+		wt_git branch -q "$backup" HEAD
+		log "kept the earlier commits as branch $backup"
+	fi
+}
+
+prepare_existing() {
+	local state status tip op
+	is_git_work_tree "$KSA_WORK_TREE" ||
+		die "$EX_REFUSED" "$KSA_WORK_TREE exists but is not a git work tree: move it away or pass --work-tree"
+	state=$(wt_state)
+	status=${state%% *}
+	tip=${state#* }
+	tip=${tip%% *}
+	if op=$(wt_in_progress); then
+		if [ "$status" = applying ] && [ "$op" = "git am" ]; then
+			log "continuing after an interrupted apply: dropping its unfinished 'git am'"
+			wt_git am --abort >/dev/null 2>&1 || wt_git am --quit
+		elif [ "$force" = 1 ]; then
+			keep_work commits
+		else
+			die "$EX_REFUSED" "$op is in progress in $KSA_WORK_TREE: finish it (then scripts/export.sh) or rerun with --force, which keeps the commits on a backup branch"
+		fi
+	fi
+	if wt_dirty; then
+		[ "$force" = 1 ] ||
+			die "$EX_REFUSED" "$KSA_WORK_TREE has uncommitted changes: commit them into the right patch and run scripts/export.sh, or rerun with --force to stash them"
+		keep_work changes
+	fi
+	case $status in
+	applying) ;; # commits so far came from patches/: nothing to keep
+	applied | exported)
+		if [ "$(wt_git rev-parse HEAD)" != "$(wt_git rev-parse -q --verify "$tip^{commit}" || echo none)" ]; then
+			[ "$force" = 1 ] ||
+				die "$EX_REFUSED" "$KSA_WORK_TREE has commits that are not in patches/: run scripts/export.sh to keep them, or rerun with --force (they go to a backup branch)"
+			keep_work commits
+		elif [ "$(wt_description)" != "$description" ]; then
+			[ "$force" = 1 ] ||
+				die "$EX_REFUSED" "the branch description (cover letter) in $KSA_WORK_TREE differs from patches/0000-cover-letter.patch: run scripts/export.sh to keep it, or rerun with --force"
+			log "discarding the edited branch description (was: $(wt_description | head -n 1))"
+		fi
+		;;
+	*)
+		if [ "$(wt_git rev-parse HEAD)" != "$base" ]; then
+			[ "$force" = 1 ] ||
+				die "$EX_REFUSED" "$KSA_WORK_TREE was not made by apply.sh and has commits on top of the base: rerun with --force (they go to a backup branch) or pass another --work-tree"
+			keep_work commits
+		fi
+		;;
+	esac
+	wt_git checkout -q -f -B "$KSA_BRANCH" "$base"
+}
+
+if [ -e "$KSA_WORK_TREE" ]; then
+	log "resetting $KSA_WORK_TREE to the base $base"
+	prepare_existing
+else
+	log "creating the work tree $KSA_WORK_TREE (git worktree of $base_gitdir)"
+	mkdir -p "$(dirname "$KSA_WORK_TREE")"
+	git --git-dir="$base_gitdir" worktree prune
+	other=$(git --git-dir="$base_gitdir" worktree list --porcelain |
+		awk -v b="branch refs/heads/$KSA_BRANCH" '/^worktree / { w = substr($0, 10) } $0 == b { print w; exit }')
+	[ -z "$other" ] ||
+		die "$EX_REFUSED" "branch $KSA_BRANCH of $base_gitdir is checked out in $other: pass --branch NAME for a second work tree, or use --work-tree $other"
+	if git --git-dir="$base_gitdir" rev-parse -q --verify "refs/heads/$KSA_BRANCH" >/dev/null &&
+		[ "$(git --git-dir="$base_gitdir" rev-parse "refs/heads/$KSA_BRANCH")" != "$base" ]; then
+		backup=$(KSA_WORK_TREE=$base_gitdir backup_name "$KSA_BRANCH")
+		git --git-dir="$base_gitdir" branch -q -m "$KSA_BRANCH" "$backup"
+		log "kept the earlier branch $KSA_BRANCH as $backup"
+	fi
+	git --git-dir="$base_gitdir" worktree add -q -f -B "$KSA_BRANCH" "$KSA_WORK_TREE" "$base"
+	KSA_WORK_TREE=$(cd "$KSA_WORK_TREE" && pwd)
+fi
+
+wt_set_state applying "$base"
+wt_git config "branch.$KSA_BRANCH.description" "$description"
+n=${#patches[@]}
+log "applying $n patches with git am -3"
+paths=()
+for p in "${patches[@]}"; do paths+=("$KSA_ROOT/patches/$p"); done
+if [ "$n" -gt 0 ] && ! wt_git am -q -3 --committer-date-is-author-date "${paths[@]}" >&2; then
+	k=$(cat "$(wt_git rev-parse --git-path rebase-apply/next)" 2>/dev/null || echo 0)
+	bad=${patches[$((k - 1))]:-unknown}
+	files=$(wt_git diff --name-only --diff-filter=U | tr '\n' ' ')
+	[ -n "$files" ] || files=$(sed -n 's|^diff --git a/\([^ ]*\) .*|\1|p' "$KSA_ROOT/patches/$bad" | tr '\n' ' ')
+	wt_set_state conflict "$bad"
+	die "$EX_FAIL" "patches/$bad (patch $k/$n) does not apply (files: ${files% }): the work tree $KSA_WORK_TREE is left as git am stopped; resolve and 'git am --continue', then scripts/export.sh"
+fi
+wt_set_state applied "$(wt_git rev-parse HEAD)"
+log "applied $n patches on $base in $KSA_WORK_TREE (branch $KSA_BRANCH, $(elapsed))"

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Turn the work branch back into patches/ and series.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	cat <<USAGE
+Usage: $KSA_PROG [--work-tree DIR] [--branch NAME]
+
+Write the commits between the pinned base and the tip of the work branch to
+patches/ with 'git format-patch -M' (files NNNN-subject.patch, the cover
+letter 0000-cover-letter.patch from the branch description, with shortlog,
+diffstat and a base-commit: trailer) and their order to 'series'.  The
+output depends only on the commits and the description: applying and
+exporting an unchanged series gives the same files byte for byte.
+
+Edit the cover letter with 'git branch --edit-description' in the work tree
+(first paragraph: subject; the rest: body).
+
+  --work-tree DIR  the kernel work tree (default: build/linux)
+  --branch NAME    the branch holding the series (default: kvm-s390-arm64)
+
+Exit codes: 0 exported, 1 the branch is not exportable (uncommitted changes,
+an operation in progress, a commit not of the project identity), 2 bad usage,
+3 a tool is missing.
+USAGE
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--work-tree) [ $# -ge 2 ] || usage_error "--work-tree needs a directory"; KSA_WORK_TREE=$2; shift 2 ;;
+	--branch) [ $# -ge 2 ] || usage_error "--branch needs a name"; KSA_BRANCH=$2; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage_error "unknown argument '$1'" ;;
+	esac
+done
+need_cmd git
+
+is_git_work_tree "$KSA_WORK_TREE" ||
+	die "$EX_FAIL" "$KSA_WORK_TREE is not a git work tree: run scripts/apply.sh first"
+if op=$(wt_in_progress); then
+	die "$EX_FAIL" "$op is in progress in $KSA_WORK_TREE: finish or abort it first"
+fi
+wt_dirty && die "$EX_FAIL" "$KSA_WORK_TREE has uncommitted changes: commit them (git commit --fixup, then git rebase -i --autosquash) before exporting"
+[ "$(wt_git symbolic-ref -q --short HEAD || true)" = "$KSA_BRANCH" ] ||
+	die "$EX_FAIL" "$KSA_WORK_TREE is not on branch $KSA_BRANCH: check it out or pass --branch"
+
+base=$(base_get import-commit)
+wt_git merge-base --is-ancestor "$base" HEAD 2>/dev/null ||
+	die "$EX_FAIL" "branch $KSA_BRANCH is not based on the pinned base $base: rebase it onto the base"
+n=$(wt_git rev-list --count "$base..HEAD")
+[ "$n" -gt 0 ] || die "$EX_FAIL" "branch $KSA_BRANCH has no commits on top of the base: nothing to export"
+bad=$(wt_git log --format='%h %an <%ae>' "$base..HEAD" | grep -v -F " $KSA_NAME <$KSA_EMAIL>" || true)
+[ -z "$bad" ] || die "$EX_FAIL" "commit $(head -n 1 <<<"$bad") is not authored by the project identity: fix it with 'git commit --amend --reset-author'"
+while read -r c; do
+	wt_git show -s --format=%B "$c" | grep -q -F "Signed-off-by: $KSA_NAME <$KSA_EMAIL>" ||
+		die "$EX_FAIL" "commit $(wt_git log -1 --format='%h ("%s")' "$c") has no Signed-off-by of the project identity: amend it with 'git commit --amend -s'"
+done < <(wt_git rev-list "$base..HEAD")
+description=$(wt_description)
+[ -n "$description" ] || die "$EX_FAIL" "branch $KSA_BRANCH has no description, so there is no cover letter: write one with 'git branch --edit-description'"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ksa-export.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# The cover letter is dated like the newest patch and comes from the project
+# identity, so that nothing in the output depends on when it was made.
+newest=$(wt_git log --format=%ad --date=iso-strict "$base..HEAD" | sort | tail -n 1)
+GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL GIT_COMMITTER_DATE=$newest \
+	hgit -C "$KSA_WORK_TREE" \
+	-c diff.noprefix=false -c diff.mnemonicPrefix=false -c diff.algorithm=myers \
+	-c diff.context=3 -c diff.interHunkContext=0 -c diff.relative=false \
+	-c diff.suppressBlankEmpty=false -c format.signOff=false -c format.headers= \
+	format-patch -q -M --zero-commit --no-signature --no-thread --no-to --no-cc \
+	--filename-max-length=64 --subject-prefix=PATCH \
+	--cover-letter --cover-from-description=subject --base="$base" \
+	-o "$tmp/patches" "$base..HEAD" >/dev/null
+
+{
+	printf '# The order of the patches in patches/, written by scripts/export.sh.\n'
+	for f in "$tmp"/patches/[0-9]*.patch; do
+		f=${f##*/}
+		[ "$f" = 0000-cover-letter.patch ] || printf '%s\n' "$f"
+	done
+} >"$tmp/series"
+
+mkdir -p "$KSA_ROOT/patches"
+rm -f "$KSA_ROOT"/patches/*.patch
+mv "$tmp"/patches/*.patch "$KSA_ROOT/patches/"
+mv "$tmp/series" "$KSA_ROOT/series"
+wt_set_state exported "$(wt_git rev-parse HEAD)"
+log "exported $n patches and the cover letter to patches/ ($(git -C "$KSA_ROOT" status --porcelain -- patches series 2>/dev/null | wc -l) files changed)"

@@ -1,0 +1,177 @@
+# shellcheck shell=bash
+# Shared shell library of the kvm-s390-arm64 tooling: logging, error exits,
+# tool checks, the project layout and the pinned base.  Every script in
+# scripts/ and tests/ sources this file first.
+
+set -euo pipefail
+
+KSA_PROG=${KSA_PROG:-$(basename "$0")}
+# The project checkout this script belongs to (the parent of scripts/).
+KSA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Exit codes shared by all scripts (documented in README.md).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+readonly EX_OK=0 EX_FAIL=1 EX_USAGE=2 EX_ENV=3 EX_BASE=4 EX_REFUSED=5
+
+# The identity every patch of the series carries.
+readonly KSA_NAME='KVM s390-arm64 Developers'
+readonly KSA_EMAIL='kvm-s390-arm64@example.org'
+
+# shellcheck disable=SC2034
+KSA_CACHE=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kvm-s390-arm64
+KSA_START=${KSA_START:-$(date +%s)}
+
+log() { printf '%s: %s\n' "$KSA_PROG" "$*" >&2; }
+warn() { printf '%s: warning: %s\n' "$KSA_PROG" "$*" >&2; }
+
+# die CODE MESSAGE...: one line naming what failed and what to do.
+die() {
+	local code=$1
+	shift
+	printf '%s: error: %s\n' "$KSA_PROG" "$*" >&2
+	exit "$code"
+}
+
+usage_error() {
+	die "$EX_USAGE" "$* (see '$KSA_PROG --help')"
+}
+
+# Seconds since the script started, as M:SS.
+elapsed() {
+	local s=$(($(date +%s) - KSA_START))
+	printf '%d:%02d' $((s / 60)) $((s % 60))
+}
+
+# progress N M WHAT: "[N/M 1:23] WHAT" on stderr.
+progress() {
+	printf '%s: [%s/%s %s] %s\n' "$KSA_PROG" "$1" "$2" "$(elapsed)" "$3" >&2
+}
+
+# need_cmd CMD[:DEBIAN-PACKAGE]...: stop unless every command is available.
+need_cmd() {
+	local spec cmd pkg
+	for spec in "$@"; do
+		cmd=${spec%%:*}
+		pkg=${spec#*:}
+		[ "$pkg" = "$spec" ] && pkg=$cmd
+		command -v "$cmd" >/dev/null 2>&1 ||
+			die "$EX_ENV" "'$cmd' is not installed: run scripts/setup.sh (Debian package $pkg)"
+	done
+}
+
+# git without the user's global or system configuration, for everything whose
+# result must be the same on every machine (imports, exports).
+hgit() {
+	GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null \
+		git -c core.autocrlf=false -c core.safecrlf=false \
+		-c core.symlinks=true -c core.filemode=true -c core.ignorecase=false \
+		-c core.precomposeunicode=false -c gc.auto=0 "$@"
+}
+
+# base_get KEY: the value of "KEY: value" in the project's base-commit file.
+base_get() {
+	local file=$KSA_ROOT/base-commit value
+	[ -r "$file" ] || die "$EX_BASE" "$file is missing: restore it from git (git checkout -- base-commit)"
+	value=$(sed -n "s/^$1:[[:space:]]*//p" "$file" | head -n 1)
+	[ -n "$value" ] || die "$EX_BASE" "$file has no '$1:' line: restore it from git"
+	printf '%s\n' "$value"
+}
+
+# The series file as a list of patch names, comments and blank lines dropped.
+series_list() {
+	local file=$KSA_ROOT/series
+	[ -r "$file" ] || die "$EX_FAIL" "$file is missing: run scripts/export.sh from a work tree, or restore it from git"
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$file"
+}
+
+# is_git_work_tree DIR: true if DIR is the top of a git work tree (or worktree).
+is_git_work_tree() {
+	[ -e "$1/.git" ] && [ "$(git -C "$1" rev-parse --show-toplevel 2>/dev/null)" = "$(cd "$1" && pwd -P)" ]
+}
+
+# Default location of the kernel work tree.
+KSA_WORK_TREE=${KSA_WORK_TREE:-$KSA_ROOT/build/linux}
+KSA_BRANCH=${KSA_BRANCH:-kvm-s390-arm64}
+
+# --- the kernel work tree -------------------------------------------------
+
+# wt_git ARGS...: git in the work tree, committing as the project identity.
+wt_git() {
+	GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL \
+		git -C "$KSA_WORK_TREE" "$@"
+}
+
+# The file in the work tree's git directory that records what the tooling
+# last did there: "applying BASE", "conflict PATCH", "applied TIP" or
+# "exported TIP".
+wt_state_file() {
+	wt_git rev-parse --path-format=absolute --git-path kvm-s390-arm64-state
+}
+
+wt_state() {
+	local f
+	f=$(wt_state_file)
+	if [ -r "$f" ]; then cat "$f"; else echo "unknown -"; fi
+}
+
+wt_set_state() {
+	printf '%s\n' "$*" >"$(wt_state_file)"
+}
+
+# The operation git has in progress in the work tree, if any.
+wt_in_progress() {
+	local d
+	for d in rebase-apply rebase-merge MERGE_HEAD CHERRY_PICK_HEAD REVERT_HEAD; do
+		if [ -e "$(wt_git rev-parse --git-path "$d")" ]; then
+			if [ "$d" = rebase-apply ] && [ -e "$(wt_git rev-parse --git-path rebase-apply/applying)" ]; then
+				echo "git am"
+			else
+				echo "git ${d%%[-_]*}" | tr '[:upper:]' '[:lower:]'
+			fi
+			return 0
+		fi
+	done
+	return 1
+}
+
+# wt_dirty: true if tracked files have uncommitted changes.
+wt_dirty() {
+	[ -n "$(wt_git status --porcelain --untracked-files=no)" ]
+}
+
+# The cover letter text (subject, blank line, body) of a 0000 patch file, in
+# the form of a branch description for 'format-patch --cover-from-description'.
+cover_description() {
+	awk -v shortlog="^$KSA_NAME \\([0-9]+\\):\$" '
+		BEGIN { hdr = 1 }
+		hdr && /^Subject: / { sub(/^Subject: (\[[^]]*\] )?/, ""); subj = $0; insubj = 1; next }
+		hdr && insubj && /^[ \t]/ { sub(/^[ \t]+/, " "); subj = subj $0; next }
+		hdr { insubj = 0 }
+		hdr && /^$/ { hdr = 0; next }
+		hdr { next }
+		$0 ~ shortlog { exit }
+		n == 0 && /^$/ { next }
+		{ body[n++] = $0 }
+		END {
+			while (n > 0 && body[n - 1] == "") n--
+			print subj
+			if (n) print ""
+			for (i = 0; i < n; i++) print body[i]
+		}' "$1"
+}
+
+# backup_name BRANCH: a new branch name BRANCH-backup-DATE that is not taken.
+backup_name() {
+	local name n=1
+	name=$1-backup-$(date -u +%Y%m%d-%H%M%S)
+	while wt_git rev-parse -q --verify "refs/heads/$name" >/dev/null; do
+		n=$((n + 1))
+		name=$1-backup-$(date -u +%Y%m%d-%H%M%S)-$n
+	done
+	printf '%s\n' "$name"
+}
+
+# The branch description as set by apply.sh or the developer.
+wt_description() {
+	wt_git config --get "branch.$KSA_BRANCH.description" || true
+}

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Tests of the series tooling (fetch-base, apply, export) on a small
+# synthetic base, so that every bad case runs in seconds.  Each test states
+# the property it protects.
+# shellcheck source=tests/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+
+usage() {
+	cat <<USAGE
+Usage: $KSA_PROG [--keep]
+
+Run the tooling tests on a synthetic base in a scratch directory and print
+TAP lines and a closing "N passed, N failed, N skipped" line.
+  --keep   keep the scratch directory and print its path
+Exit codes: 0 all passed, 1 a test failed, 2 bad usage.
+USAGE
+}
+keep=0
+case ${1:-} in
+--keep) keep=1 ;;
+-h | --help) usage; exit 0 ;;
+'') ;;
+*) usage_error "unknown argument '$1'" ;;
+esac
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/ksa-tooling.XXXXXX")
+if [ "$keep" = 1 ]; then log "scratch directory: $W"; else trap 'rm -rf "$W"' EXIT; fi
+export XDG_CACHE_HOME=$W/cache
+unset KSA_BASE_TARBALL KSA_BASE_GIT_TREE KSA_WORK_TREE KSA_BRANCH
+ident=(-c "user.name=$KSA_NAME" -c "user.email=$KSA_EMAIL")
+
+# A small kernel-like tarball: an ignored file (git add -f must take it), a
+# symlink, an executable.
+mkdir -p "$W/src/linux-0.1/drivers" "$W/src/linux-0.1/scripts"
+printf '*.o\n' >"$W/src/linux-0.1/.gitignore"
+printf 'object\n' >"$W/src/linux-0.1/drivers/prebuilt.o"
+for i in $(seq 1 40); do printf 'int f%d(void) { return %d; }\n' "$i" "$i" >"$W/src/linux-0.1/drivers/d$i.c"; done
+printf '#!/bin/sh\necho hi\n' >"$W/src/linux-0.1/scripts/run.sh"
+chmod +x "$W/src/linux-0.1/scripts/run.sh"
+ln -s ../drivers/d1.c "$W/src/linux-0.1/scripts/link.c"
+tar -C "$W/src" --sort=name --mtime=@0 -cJf "$W/linux_0.1.orig.tar.xz" linux-0.1
+TB=$W/linux_0.1.orig.tar.xz
+
+# new_project DIR: a project checkout with the tooling and the synthetic base.
+new_project() {
+	mkdir -p "$1/patches"
+	cp -r "$KSA_ROOT/scripts" "$1/"
+	cat >"$1/base-commit" <<BASE
+tag: v0.1
+tarball: linux_0.1.orig.tar.xz
+tarball-sha256: $(sha256sum "$TB" | cut -d' ' -f1)
+debian-source: linux=0.1-1
+debian-suites: unstable
+import-date: 2026-01-01T00:00:00+0000
+import-subject: Linux 0.1
+import-commit: ${PIN:-0000000000000000000000000000000000000000}
+BASE
+	cat >"$1/patches/0000-cover-letter.patch" <<'COVER'
+From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
+Subject: [PATCH 0/0] test: A synthetic series
+
+The blurb of the synthetic series.
+COVER
+	printf '# order\n' >"$1/series"
+}
+
+# commit_change WT N: one commit of the project identity changing d<N>.c.
+commit_change() {
+	printf '/* change %s */\n' "$2" >>"$1/drivers/d$2.c"
+	git -C "$1" add "drivers/d$2.c"
+	GIT_AUTHOR_DATE="2026-02-0$(($2 % 9 + 1))T10:00:00+0000" git "${ident[@]}" -C "$1" commit -q \
+		-m "drivers: Change d$2" -m "Explain why d$2 changes." -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
+}
+
+echo "# tooling tests in $W"
+
+# --- base import ----------------------------------------------------------
+new_project "$W/pin"
+PIN=$(XDG_CACHE_HOME=$W/pin1 "$W/pin/scripts/fetch-base.sh" --tarball "$TB" --new-pin 2>/dev/null)
+PIN2=$(XDG_CACHE_HOME=$W/pin2 "$W/pin/scripts/fetch-base.sh" --tarball "$TB" --new-pin 2>/dev/null)
+check "two separate imports give the same base commit id" test -n "$PIN" -a "$PIN" = "$PIN2"
+
+P=$W/proj
+PIN=$PIN new_project "$P"
+expect "fetch-base imports the tarball and prints repository and commit" 0 "$PIN" \
+	"$P/scripts/fetch-base.sh" --tarball "$TB"
+repo=$XDG_CACHE_HOME/kvm-s390-arm64/linux.git
+run git --git-dir="$repo" ls-tree -r --name-only "$PIN"
+check "the import holds every file of the tarball, ignored ones too" \
+	grep -qx 'drivers/prebuilt.o' "$T_OUT"
+check "the import keeps symlinks and executable bits" \
+	test "$(git --git-dir="$repo" ls-tree "$PIN" scripts/ | awk '{print $1}' | sort | tr '\n' ' ')" = "100755 120000 "
+expect "a second fetch uses the cache" 0 "$PIN" env KSA_BASE_TARBALL= "$P/scripts/fetch-base.sh"
+
+cp "$TB" "$W/bad.tar.xz"
+printf 'x' | dd of="$W/bad.tar.xz" bs=1 seek=100 conv=notrunc status=none
+expect "a tarball with the wrong checksum is refused" 4 "error: .*bad.tar.xz has sha256 .*expects" \
+	env XDG_CACHE_HOME="$W/cache-bad" "$P/scripts/fetch-base.sh" --tarball "$W/bad.tar.xz"
+check "a refused tarball leaves no import behind" test ! -e "$W/cache-bad/kvm-s390-arm64/linux.git/refs/kvm-s390-arm64/base"
+
+sed "s/^import-commit: .*/import-commit: 1111111111111111111111111111111111111111/" "$P/base-commit" >"$W/bc"
+mkdir -p "$W/other" && cp -r "$P/scripts" "$W/other/" && cp "$W/bc" "$W/other/base-commit"
+expect "an import whose commit id differs from base-commit is refused" 4 "expects 1111111111111111111111111111111111111111" \
+	env XDG_CACHE_HOME="$W/cache-other" "$W/other/scripts/fetch-base.sh" --tarball "$TB"
+
+# A developer's kernel tree: the same files, tagged, with other history.
+U=$W/user-linux
+mkdir -p "$U" && tar -C "$U" --strip-components=1 -xJf "$TB"
+git -C "$U" init -q && git -C "$U" add -f -A && git "${ident[@]}" -C "$U" commit -q -m "upstream history" &&
+	git -C "$U" tag v0.1 && git -C "$U" checkout -q -b topic && echo local >"$U/local-change"
+user_state() { git -C "$U" rev-parse HEAD; git -C "$U" symbolic-ref HEAD; git -C "$U" status --porcelain; }
+before=$(user_state)
+expect "fetch-base --git-tree gives the same base commit as the tarball" 0 "$PIN" \
+	"$P/scripts/fetch-base.sh" --git-tree "$U"
+git init -q "$W/notag"
+expect "a git tree without the tag is refused" 4 "has no tag v0.1" \
+	"$P/scripts/fetch-base.sh" --git-tree "$W/notag"
+expect "apply --git-tree makes a worktree of the developer's tree" 0 "applied 0 patches" \
+	"$P/scripts/apply.sh" --git-tree "$U" --work-tree "$W/wt-user"
+check "the developer's checkout is untouched" test "$(user_state)" = "$before"
+check "the worktree is at the base commit" test "$(git -C "$W/wt-user" rev-parse HEAD)" = "$PIN"
+
+# --- apply and export -----------------------------------------------------
+WT=$P/build/linux
+expect "apply builds the work tree at the base" 0 "applied 0 patches" "$P/scripts/apply.sh"
+for i in 1 2 3; do commit_change "$WT" "$i"; done
+expect "apply refuses a work tree with commits that are not exported" 5 "not in patches/.*export.sh" \
+	"$P/scripts/apply.sh"
+check "the refused work tree keeps its commits" test "$(git -C "$WT" rev-list --count "$PIN..HEAD")" = 3
+expect "export writes patches/ and series" 0 "exported 3 patches" "$P/scripts/export.sh"
+check "series lists the three patches in order" \
+	test "$(grep -v '^#' "$P/series" | tr '\n' ' ')" = "0001-drivers-Change-d1.patch 0002-drivers-Change-d2.patch 0003-drivers-Change-d3.patch "
+check "the cover letter has subject, blurb, shortlog and base-commit" \
+	grep -q "^base-commit: $PIN" "$P/patches/0000-cover-letter.patch"
+run grep -c -e '^Subject: \[PATCH 0/3\] test: A synthetic series' -e '^The blurb of the synthetic series' -e '^  drivers: Change d2' "$P/patches/0000-cover-letter.patch"
+check "the cover letter text survives the export" test "$(cat "$T_OUT")" = 3
+
+cp -r "$P/patches" "$W/patches.1" && cp "$P/series" "$W/series.1"
+expect "apply of an exported series succeeds" 0 "applied 3 patches" "$P/scripts/apply.sh"
+expect "export after apply succeeds" 0 "" "$P/scripts/export.sh"
+run diff -r "$W/patches.1" "$P/patches"
+check "apply then export reproduces patches/ byte for byte" test "$RC" = 0
+run diff "$W/series.1" "$P/series"
+check "apply then export reproduces series byte for byte" test "$RC" = 0
+run "$P/scripts/apply.sh"
+check "running apply twice is safe" test "$RC" = 0 -a "$(git -C "$WT" rev-list --count "$PIN..HEAD")" = 3
+
+echo "/* edit */" >>"$WT/drivers/d9.c"
+expect "apply refuses a dirty work tree" 5 "uncommitted changes" "$P/scripts/apply.sh"
+check "the refused dirty work tree keeps the change" grep -q edit "$WT/drivers/d9.c"
+expect "export refuses a dirty work tree" 1 "uncommitted changes" "$P/scripts/export.sh"
+expect "apply --force keeps the change in a stash entry" 0 "stash" "$P/scripts/apply.sh" --force
+check "the stash entry holds the change" sh -c "git -C '$WT' stash show -p | grep -q edit"
+
+git -C "$WT" branch --edit-description >/dev/null 2>&1 </dev/null
+git -C "$WT" config "branch.kvm-s390-arm64.description" "test: Another subject"
+expect "apply refuses to drop an edited cover letter" 5 "description" "$P/scripts/apply.sh"
+"$P/scripts/apply.sh" --force >/dev/null 2>&1
+
+echo x >>"$WT/drivers/d5.c" && git -C "$WT" add -A && GIT_AUTHOR_DATE=2026-03-01T00:00:00+0000 \
+	git -c user.name=Somebody -c user.email=else@example.com -C "$WT" commit -q -m "drivers: foreign" -m "Signed-off-by: Somebody <else@example.com>"
+expect "export refuses a commit not of the project identity" 1 "not authored by the project identity" "$P/scripts/export.sh"
+git -C "$WT" reset -q --hard HEAD~1
+commit_change "$WT" 5
+git -C "$WT" commit -q --amend -m "drivers: Change d5" -m "No sign-off."
+expect "export refuses a commit without Signed-off-by" 1 "no Signed-off-by" "$P/scripts/export.sh"
+"$P/scripts/apply.sh" --force >/dev/null 2>&1
+run diff -r "$W/patches.1" "$P/patches"
+check "refused exports leave patches/ as it was" test "$RC" = 0
+
+# --- bad series -------------------------------------------------------------
+cp "$P/series" "$W/series.ok"
+sed -i 's/0002-drivers-Change-d2.patch/0002-drivers-Chnage-d2.patch/' "$P/series"
+expect "a misspelled patch in series is named" 2 "series entry 2 names patches/0002-drivers-Chnage-d2.patch" "$P/scripts/apply.sh"
+sed -i '/0002/d' "$P/series"
+expect "a patch missing from series is named" 2 "patches/0002-drivers-Change-d2.patch is not named in series" "$P/scripts/apply.sh"
+check "a bad series does not touch the work tree" test "$(git -C "$WT" rev-list --count "$PIN..HEAD")" = 3
+cp "$W/series.ok" "$P/series"
+
+cp "$P/patches/0002-drivers-Change-d2.patch" "$W/p2"
+sed -i 's/^ int f2(void)/ int g2(void)/' "$P/patches/0002-drivers-Change-d2.patch"
+expect "a patch that does not apply is named with its files" 1 "0002-drivers-Change-d2.patch \(patch 2/3\) does not apply \(files: drivers/d2.c\)" \
+	"$P/scripts/apply.sh"
+check "the work tree is left as git am stopped" test -d "$(git -C "$WT" rev-parse --git-path rebase-apply)"
+expect "apply refuses to discard an unfinished git am" 5 "git am is in progress" "$P/scripts/apply.sh"
+cp "$W/p2" "$P/patches/0002-drivers-Change-d2.patch"
+expect "apply --force after fixing the patch applies the series" 0 "applied 3 patches" "$P/scripts/apply.sh" --force
+check "the commits of the stopped git am are kept on a backup branch" \
+	sh -c "git -C '$WT' branch --list 'kvm-s390-arm64-backup-*' | grep -q backup"
+
+# --- interrupted apply ------------------------------------------------------
+P2=$W/proj2
+PIN=$PIN new_project "$P2"
+expect "a second work tree on the same branch of the cache is refused" 5 "is checked out in .*pass --branch" \
+	"$P2/scripts/apply.sh"
+check "the first work tree keeps its branch" test "$(git -C "$WT" symbolic-ref --short HEAD)" = kvm-s390-arm64
+export XDG_CACHE_HOME=$W/cache2 KSA_BASE_TARBALL=$TB
+"$P2/scripts/apply.sh" >/dev/null 2>&1
+for i in $(seq 1 200); do commit_change "$P2/build/linux" $((i % 40 + 1)) || break; done
+"$P2/scripts/export.sh" >/dev/null 2>&1
+cp -r "$P2/patches" "$W/patches.2"
+setsid "$P2/scripts/apply.sh" >"$W/interrupted.log" 2>&1 &
+pid=$!
+killed=0
+for _ in $(seq 1 400); do
+	if [ -d "$P2/build/linux/.git" ] || [ -f "$P2/build/linux/.git" ]; then
+		if [ -d "$(git -C "$P2/build/linux" rev-parse --git-path rebase-apply 2>/dev/null)" ] &&
+			[ "$(git -C "$P2/build/linux" rev-list --count "$PIN..HEAD" 2>/dev/null)" -gt 5 ]; then
+			kill -9 -- "-$pid" 2>/dev/null && killed=1
+			break
+		fi
+	fi
+	sleep 0.05
+done
+wait "$pid" 2>/dev/null
+if [ "$killed" = 1 ]; then
+	t_ok "apply was killed in the middle of git am ($(git -C "$P2/build/linux" rev-list --count "$PIN..HEAD") of 200 patches)"
+else
+	t_fail "apply was killed in the middle of git am" "$W/interrupted.log"
+fi
+expect "apply after an interrupted apply continues" 0 "applied 200 patches" "$P2/scripts/apply.sh"
+"$P2/scripts/export.sh" >/dev/null 2>&1
+run diff -r "$W/patches.2" "$P2/patches"
+check "after the interruption the round trip of 200 patches is byte-identical" \
+	test "$RC" = 0 -a "$(grep -vc '^#' "$P2/series")" = 200
+
+# --- command line -----------------------------------------------------------
+for s in "$KSA_ROOT"/scripts/*.sh "$KSA_ROOT"/tests/*.sh; do
+	case $s in */lib.sh | */harness.sh) continue ;; esac
+	expect "$(basename "$s") --help" 0 "^Usage: " "$s" --help
+	expect "$(basename "$s") rejects an unknown option with exit 2" 2 "error: unknown argument" "$s" --bogus-option
+done
+
+t_summary
