@@ -47,23 +47,9 @@ git check-ref-format --branch "$KSA_BRANCH" >/dev/null 2>&1 || usage_error "'$KS
 need_cmd git
 
 # Check 'series' against patches/ before touching anything.
-mapfile -t patches < <(series_list)
-declare -A listed=()
-lineno=0
-for p in "${patches[@]}"; do
-	lineno=$((lineno + 1))
-	[ -f "$KSA_ROOT/patches/$p" ] ||
-		die "$EX_USAGE" "series entry $lineno names patches/$p, which does not exist: correct 'series' or run scripts/export.sh"
-	[ -z "${listed[$p]:-}" ] || die "$EX_USAGE" "series names $p twice: remove one line"
-	listed[$p]=1
-done
+series_txt=$(series_checked) || exit
+mapfile -t patches < <(printf '%s' "$series_txt" | sed '/^$/d')
 cover=$KSA_ROOT/patches/0000-cover-letter.patch
-[ -f "$cover" ] || die "$EX_USAGE" "patches/0000-cover-letter.patch is missing: restore it from git"
-for f in "$KSA_ROOT"/patches/*.patch; do
-	f=${f##*/}
-	[ "$f" = 0000-cover-letter.patch ] || [ -n "${listed[$f]:-}" ] ||
-		die "$EX_USAGE" "patches/$f is not named in series: add it to series or remove it"
-done
 description=$(cover_description "$cover")
 
 base_out=$("$KSA_ROOT/scripts/fetch-base.sh" "${fetch_args[@]}")

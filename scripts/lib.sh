@@ -4,6 +4,7 @@
 # scripts/ and tests/ sources this file first.
 
 set -euo pipefail
+export LC_ALL=C
 
 KSA_PROG=${KSA_PROG:-$(basename "$0")}
 # The project checkout this script belongs to (the parent of scripts/).
@@ -82,6 +83,31 @@ series_list() {
 	local file=$KSA_ROOT/series
 	[ -r "$file" ] || die "$EX_FAIL" "$file is missing: run scripts/export.sh from a work tree, or restore it from git"
 	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$file"
+}
+
+# series_checked: the series as series_list, after checking it against
+# patches/: every entry exists once, every patch file is listed, the cover
+# letter is there.  Exits with EX_USAGE naming the first problem.
+series_checked() {
+	local p f lineno=0
+	local -a patches
+	local -A listed=()
+	mapfile -t patches < <(series_list)
+	for p in "${patches[@]}"; do
+		lineno=$((lineno + 1))
+		[ -f "$KSA_ROOT/patches/$p" ] ||
+			die "$EX_USAGE" "series entry $lineno names patches/$p, which does not exist: correct 'series' or run scripts/export.sh"
+		[ -z "${listed[$p]:-}" ] || die "$EX_USAGE" "series names $p twice: remove one line"
+		listed[$p]=1
+	done
+	[ -f "$KSA_ROOT/patches/0000-cover-letter.patch" ] ||
+		die "$EX_USAGE" "patches/0000-cover-letter.patch is missing: restore it from git"
+	for f in "$KSA_ROOT"/patches/*.patch; do
+		f=${f##*/}
+		[ "$f" = 0000-cover-letter.patch ] || [ -n "${listed[$f]:-}" ] ||
+			die "$EX_USAGE" "patches/$f is not named in series: add it to series or remove it"
+	done
+	printf '%s\n' "${patches[@]}"
 }
 
 # is_git_work_tree DIR: true if DIR is the top of a git work tree (or worktree).
@@ -174,4 +200,73 @@ backup_name() {
 # The branch description as set by apply.sh or the developer.
 wt_description() {
 	wt_git config --get "branch.$KSA_BRANCH.description" || true
+}
+
+# --- kernel builds --------------------------------------------------------
+
+# Build outputs live under build/out/<arch>-<config>, one per architecture
+# and config fragment, so that every build is incremental.
+KSA_OUT=${KSA_OUT:-$KSA_ROOT/build/out}
+export KBUILD_BUILD_TIMESTAMP=${KBUILD_BUILD_TIMESTAMP:-2026-01-01}
+export KBUILD_BUILD_USER=kvm-s390-arm64 KBUILD_BUILD_HOST=build
+export CCACHE_DIR=${CCACHE_DIR:-$KSA_CACHE/ccache}
+export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-time_macros}
+
+# cross_prefix ARCH: the Debian cross-compiler prefix for a kernel ARCH
+# (empty for the host), or nothing and status 1 if Debian has none.
+cross_prefix() {
+	local host p
+	host=$(uname -m)
+	case $1 in
+	x86_64) p=x86_64-linux-gnu- ;;
+	arm64) p=aarch64-linux-gnu- ;;
+	s390) p=s390x-linux-gnu- ;;
+	riscv) p=riscv64-linux-gnu- ;;
+	powerpc) p=powerpc64le-linux-gnu- ;;
+	mips) p=mips64el-linux-gnuabi64- ;;
+	loongarch) p=loongarch64-linux-gnu- ;;
+	*) return 1 ;;
+	esac
+	case $1:$host in x86_64:x86_64 | arm64:aarch64 | s390:s390x) p= ;; esac
+	command -v "${p}gcc" >/dev/null 2>&1 || return 1
+	printf '%s\n' "$p"
+}
+
+# kmake SRC OUT ARCH ARGS...: make in the kernel tree SRC with output OUT.
+kmake() {
+	local src out=$2 arch=$3 cross
+	src=$(realpath "$1")
+	mkdir -p "$out"
+	out=$(realpath "$out")
+	shift 3
+	cross=$(cross_prefix "$arch") || die "$EX_ENV" "no cross compiler for $arch: run scripts/setup.sh"
+	make -s -C "$src" O="$out" ARCH="$arch" CROSS_COMPILE="$cross" \
+		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" -j"$(nproc)" "$@"
+}
+
+# kconfig SRC OUT ARCH FRAGMENT...: tinyconfig plus the fragments, checked:
+# every option a fragment sets must end up with that value.
+kconfig() {
+	local src=$1 out arch=$3 frag line opt want got bad=
+	mkdir -p "$2"
+	out=$(realpath "$2")
+	shift 3
+	kmake "$src" "$out" "$arch" tinyconfig >/dev/null
+	for frag in "$@"; do
+		grep -E '^(CONFIG_|# CONFIG_)' "$frag" >>"$out/.config"
+	done
+	kmake "$src" "$out" "$arch" olddefconfig >/dev/null
+	for frag in "$@"; do
+		while IFS= read -r line; do
+			case $line in
+			CONFIG_*=*) opt=${line%%=*} want=${line#*=} ;;
+			'# CONFIG_'*' is not set') opt=${line#\# } opt=${opt%% *} want=n ;;
+			*) continue ;;
+			esac
+			got=$(sed -n "s/^$opt=//p" "$out/.config")
+			[ -n "$got" ] || got=n
+			[ "$got" = "$want" ] || bad="$bad $opt=$got(want $want)"
+		done <"$frag"
+	done
+	[ -z "$bad" ] || die "$EX_FAIL" "config $out does not take its fragments:$bad (missing dependency in ${*##*/}?)"
 }

@@ -1,0 +1,451 @@
+#!/usr/bin/env bash
+# Walk the series patch by patch and check that every step builds and is
+# clean, for every architecture the step can affect.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	cat <<USAGE
+Usage: $KSA_PROG [--arch LIST] [--patches N-M] [--quick] [--report DIR]
+
+Apply patches/ to the pinned base in the work tree build/verify and walk it
+commit by commit.  At every step, for every configuration in the matrix that
+the step affects, build incrementally with W=1 (and sparse, C=1, on s390 and
+arm64) and compare the warnings with those of all earlier steps: a new one
+fails the step.  Each patch also goes through checkpatch.pl --strict (minus
+the reasoned ignores in checkpatch.ignore), kernel-doc on the files it
+changes, the Coccinelle rules in cocci/ and a selection of the kernel's, and
+a comparison of 'make headers_install' with the base.
+
+The matrix (configs/*.config on top of tinyconfig):
+  x86_64-kvm, arm64-kvm, s390-kvm   every step
+  riscv-kvm, powerpc-kvm, mips-kvm, loongarch-kvm
+                                    steps that touch generic KVM or arch/ARCH;
+                                    an architecture without a Debian cross
+                                    compiler is reported as not checked
+
+  --arch LIST      only these architectures (comma separated)
+  --patches N-M    only steps N to M (1-based; the base is always the
+                   baseline for warnings)
+  --quick          builds only (no sparse, kernel-doc, Coccinelle, headers)
+  --report DIR     where report.md and report.json go
+                   (default: build/verify-report)
+
+Results are kept per commit id and check in build/verify-results, so an
+interrupted run continues where it stopped and a second run with nothing
+changed only prints the report.  KSA_VERIFY_TREE, KSA_VERIFY_RESULTS and
+KSA_OUT move the work tree, the results and the build directories.
+
+Exit codes: 0 every check passed, 1 a check failed (the report names the
+first failing patch), 2 bad usage or a bad series, 3 a tool is missing,
+4 the base does not match base-commit.
+USAGE
+}
+
+ALL_ARCHES=(x86_64 arm64 s390 riscv powerpc mips loongarch)
+ALWAYS_ARCHES=" x86_64 arm64 s390 "
+SPARSE_ARCHES=" arm64 s390 "
+HEADER_ARCHES=(x86_64 arm64 s390)
+# Kernel Coccinelle rules worth running on every changed C file.
+KERNEL_COCCI=(
+	api/memdup_user api/kfree_mismatch api/kvmalloc api/alloc/zalloc-simple
+	free/kfree free/put_device free/devm_free
+	null/deref_null null/eno
+	locks/double_lock locks/mini_lock locks/flags locks/call_kern
+	misc/semicolon misc/cond_no_effect misc/doubleinit misc/noderef misc/warn
+)
+
+arches=("${ALL_ARCHES[@]}")
+range=
+quick=0
+report_dir=$KSA_ROOT/build/verify-report
+while [ $# -gt 0 ]; do
+	case $1 in
+	--arch) [ $# -ge 2 ] || usage_error "--arch needs a list"; IFS=, read -r -a arches <<<"$2"; shift 2 ;;
+	--patches) [ $# -ge 2 ] || usage_error "--patches needs N-M"; range=$2; shift 2 ;;
+	--quick) quick=1; shift ;;
+	--report) [ $# -ge 2 ] || usage_error "--report needs a directory"; report_dir=$2; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage_error "unknown argument '$1'" ;;
+	esac
+done
+for a in "${arches[@]}"; do
+	case " ${ALL_ARCHES[*]} " in *" $a "*) ;; *) usage_error "unknown architecture '$a' (known: ${ALL_ARCHES[*]})" ;; esac
+done
+need_cmd git make gcc ccache:ccache python3 perl
+[ "$quick" = 1 ] || need_cmd sparse spatch:coccinelle
+
+series_txt=$(series_checked) || exit
+mapfile -t patches < <(printf '%s' "$series_txt" | sed '/^$/d')
+n=${#patches[@]}
+first=1 last=$n
+if [ -n "$range" ]; then
+	[[ $range =~ ^([0-9]+)-([0-9]+)$ ]] || usage_error "--patches takes N-M, not '$range'"
+	first=${BASH_REMATCH[1]} last=${BASH_REMATCH[2]}
+	if [ "$first" -lt 1 ] || [ "$last" -gt "$n" ] || [ "$first" -gt "$last" ]; then
+		usage_error "--patches $range is outside 1-$n"
+	fi
+fi
+
+base_out=$("$KSA_ROOT/scripts/fetch-base.sh")
+base_gitdir=$(sed -n 1p <<<"$base_out")
+base=$(sed -n 2p <<<"$base_out")
+
+VT=${KSA_VERIFY_TREE:-$KSA_ROOT/build/verify}
+RES=${KSA_VERIFY_RESULTS:-$KSA_ROOT/build/verify-results}
+mkdir -p "$RES" "$report_dir"
+vgit() { GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL git -C "$VT" "$@"; }
+
+# --- the commits of the series ------------------------------------------
+# git am with the committer date taken from the author date makes the
+# commit ids depend only on the patches, so results can be keyed by them.
+progress 0 "$n" "applying the series in $VT"
+if ! is_git_work_tree "$VT"; then
+	git --git-dir="$base_gitdir" worktree prune
+	git --git-dir="$base_gitdir" worktree add -q -f --detach "$VT" "$base"
+fi
+vgit am --abort >/dev/null 2>&1 || true
+vgit checkout -q -f --detach "$base"
+commits=("$base")
+for i in $(seq 1 "$n"); do
+	if ! vgit am -q -3 --committer-date-is-author-date "$KSA_ROOT/patches/${patches[$((i - 1))]}" >/dev/null 2>&1; then
+		vgit am --abort >/dev/null 2>&1 || true
+		die "$EX_FAIL" "step $i: patches/${patches[$((i - 1))]} does not apply: run scripts/apply.sh to see the conflict"
+	fi
+	commits+=("$(vgit rev-parse HEAD)")
+done
+current=${commits[$n]}
+
+checkout() {
+	[ "$current" = "$1" ] && return 0
+	vgit checkout -q -f --detach "$1"
+	current=$1
+}
+
+# --- what each step affects -----------------------------------------------
+changed_files() { vgit diff --name-only "${commits[$(($1 - 1))]}" "${commits[$1]}"; }
+
+# arch_needed ARCH STEP: true if STEP (1-based) must be built for ARCH.
+arch_needed() {
+	case $ALWAYS_ARCHES in *" $1 "*) return 0 ;; esac
+	changed_files "$2" | grep -qE "^(virt/kvm/|include/linux/kvm|include/kvm/|include/uapi/linux/kvm|arch/$1/)"
+}
+
+declare -A needed=()
+for a in "${arches[@]}"; do
+	for i in $(seq "$first" "$last"); do
+		if arch_needed "$a" "$i"; then needed[$a]=1; break; fi
+	done
+done
+build_arches=()
+for a in "${arches[@]}"; do
+	[ -n "${needed[$a]:-}" ] || continue
+	if cross_prefix "$a" >/dev/null; then
+		build_arches+=("$a")
+	else
+		log "no Debian cross compiler for $a: its builds are reported as not checked"
+		for i in $(seq "$first" "$last"); do
+			arch_needed "$a" "$i" || continue
+			d=$RES/${commits[$i]}
+			mkdir -p "$d"
+			printf 'skip\nno Debian cross compiler for %s on this machine\n' "$a" >"$d/build-$a"
+		done
+	fi
+done
+
+# --- result store -------------------------------------------------------
+# $RES/<commit>/<check>: first line pass, fail or skip, then the evidence.
+result_file() { printf '%s/%s/%s' "$RES" "${commits[$1]}" "$2"; }
+have_result() { [ -s "$(result_file "$1" "$2")" ]; }
+put_result() {
+	local f
+	f=$(result_file "$1" "$2")
+	mkdir -p "${f%/*}"
+	{ printf '%s\n' "$3"; cat; } >"$f.tmp"
+	mv "$f.tmp" "$f"
+}
+
+# normalize [all]: one warning a line (with "all", every line), without
+# line and column numbers or absolute paths, so that a warning that only
+# moves is not new.
+normalize() {
+	local keep='/(warning|error|Warning|Error)[: ]/'
+	[ "${1:-}" = all ] && keep='/./'
+	sed -n -E -e "s#$VT/##g" -e "s#$KSA_OUT/[^/ ]*/##g" \
+		-e "${keep}{s/:[0-9]+(:[0-9]+)?(-[0-9]+)?(:| )/\\3/g;p}" | sort -u
+}
+
+# known_warnings CHECK STEP: every warning of CHECK at the steps before STEP.
+known_warnings() {
+	local i f
+	for i in $(seq 0 $(($2 - 1))); do
+		f=$RES/${commits[$i]}/$1.warnings
+		[ -f "$f" ] && cat "$f"
+	done | sort -u
+}
+
+# --- build checks ---------------------------------------------------------
+builds_total=0 builds_done=0 build_secs=0
+count_builds() {
+	local a i
+	for a in "${build_arches[@]}"; do
+		have_result 0 "build-$a" || builds_total=$((builds_total + 1))
+		for i in $(seq "$first" "$last"); do
+			arch_needed "$a" "$i" && ! have_result "$i" "build-$a" && builds_total=$((builds_total + 1))
+		done
+	done
+	return 0
+}
+
+estimate() {
+	local left=$((builds_total - builds_done))
+	[ "$builds_done" -gt 0 ] || { echo "unknown"; return; }
+	local s=$((build_secs * left / builds_done))
+	printf '%d:%02d' $((s / 60)) $((s % 60))
+}
+
+build_step() {
+	local step=$1 a=$2 out log t0 rc flags=(W=1) known new
+	out=$KSA_OUT/$a-kvm
+	log=$RES/${commits[$step]}/build-$a.log
+	mkdir -p "${log%/*}"
+	progress "$step" "$n" "build $a (W=1$([ "$quick" = 0 ] && case $SPARSE_ARCHES in *" $a "*) echo ", C=1" ;; esac)), $((builds_done + 1)) of $builds_total builds, about $(estimate) left"
+	checkout "${commits[$step]}"
+	t0=$(date +%s)
+	[ "$quick" = 0 ] && case $SPARSE_ARCHES in *" $a "*) flags+=(C=1) ;; esac
+	if [ ! -f "$out/.config" ] || [ "$KSA_ROOT/configs/$a-kvm.config" -nt "$out/.config" ]; then
+		(kconfig "$VT" "$out" "$a" "$KSA_ROOT/configs/$a-kvm.config") >"$log" 2>&1 ||
+			die "$EX_FAIL" "configs/$a-kvm.config does not configure: $(tail -n 1 "$log")"
+	fi
+	rc=0
+	kmake "$VT" "$out" "$a" olddefconfig >>"$log" 2>&1 &&
+		kmake "$VT" "$out" "$a" "${flags[@]}" all >>"$log" 2>&1 || rc=$?
+	build_secs=$((build_secs + $(date +%s) - t0))
+	builds_done=$((builds_done + 1))
+	normalize <"$log" >"$RES/${commits[$step]}/build-$a.warnings"
+	if [ "$rc" != 0 ]; then
+		grep -E -m 20 '(error|Error)[: ]' "$log" | put_result "$step" "build-$a" fail
+		return
+	fi
+	[ "$step" = 0 ] && { echo "baseline: $(wc -l <"$RES/${commits[$step]}/build-$a.warnings") warnings" | put_result 0 "build-$a" pass; return; }
+	known=$(known_warnings "build-$a" "$step")
+	new=$(comm -13 <(printf '%s\n' "$known") "$RES/${commits[$step]}/build-$a.warnings")
+	if [ -n "$new" ]; then
+		{ echo "new warnings:"; printf '%s\n' "$new"; } | put_result "$step" "build-$a" fail
+	else
+		echo "no new warnings" | put_result "$step" "build-$a" pass
+	fi
+}
+
+# --- per-patch checks -----------------------------------------------------
+check_checkpatch() {
+	local step=$1 ignore out
+	have_result "$step" checkpatch && return
+	ignore=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$KSA_ROOT/checkpatch.ignore" | awk '{print $1}' | paste -sd, -)
+	checkout "${commits[$step]}"
+	out=$(cd "$VT" && ./scripts/checkpatch.pl --strict --no-summary --terse --show-types \
+		${ignore:+--ignore "$ignore"} "$KSA_ROOT/patches/${patches[$((step - 1))]}" 2>&1)
+	if [ -n "$out" ]; then
+		printf '%s\n' "$out" | put_result "$step" checkpatch fail
+	else
+		echo "clean" | put_result "$step" checkpatch pass
+	fi
+}
+
+# run_on_versions STEP CMD: run CMD (reading file names on stdin, printing
+# findings) on the files STEP changes, at the step before and at STEP, and
+# print the findings that are new at STEP.
+run_on_versions() {
+	local step=$1 before after files
+	shift
+	files=$(changed_files "$step")
+	checkout "${commits[$((step - 1))]}"
+	before=$(printf '%s\n' "$files" | (cd "$VT" && "$@") | normalize all)
+	checkout "${commits[$step]}"
+	after=$(printf '%s\n' "$files" | (cd "$VT" && "$@") | normalize all)
+	comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after")
+}
+
+# shellcheck disable=SC2317 # called through run_on_versions
+kdoc_files() {
+	local f
+	while read -r f; do
+		case $f in *.c | *.h) [ -f "$f" ] && ./scripts/kernel-doc -none -Wall "$f" 2>&1 ;; esac
+	done
+	return 0
+}
+
+check_kerneldoc() {
+	local step=$1 new
+	have_result "$step" kernel-doc && return
+	new=$(run_on_versions "$step" kdoc_files)
+	if [ -n "$new" ]; then
+		{ echo "new kernel-doc warnings:"; printf '%s\n' "$new"; } | put_result "$step" kernel-doc fail
+	else
+		echo "no new kernel-doc warnings" | put_result "$step" kernel-doc pass
+	fi
+}
+
+# The kernel's rules on the changed C files.
+# shellcheck disable=SC2317 # called through run_on_versions
+kcocci_files() {
+	local f r
+	while read -r f; do
+		case $f in *.c) [ -f "$f" ] || continue ;; *) continue ;; esac
+		for r in "${KERNEL_COCCI[@]}"; do
+			[ -f "scripts/coccinelle/$r.cocci" ] || continue
+			spatch --very-quiet -D report --no-show-diff --no-includes --include-headers \
+				--sp-file "scripts/coccinelle/$r.cocci" "$f" 2>/dev/null | sed "s|^|$r: |"
+		done
+	done
+	return 0
+}
+
+# The project's rules on every file of the tree that their prefilter picks,
+# so that an invariant holds for the whole tree, not only the changed files.
+pcocci_tree() {
+	local r pre files
+	for r in "$KSA_ROOT"/cocci/*.cocci; do
+		pre=$(sed -n 's|^// prefilter: ||p' "$r")
+		mapfile -t files < <(git grep -l -E "${pre:-.}" -- '*.c' '*.h')
+		[ ${#files[@]} -gt 0 ] || continue
+		spatch --very-quiet -D report --no-show-diff --no-includes --include-headers \
+			--sp-file "$r" "${files[@]}" 2>/dev/null | sed "s|^|${r##*/}: |"
+	done
+	return 0
+}
+
+# cocci_tree STEP: the project's findings in the tree at STEP, cached.
+cocci_tree() {
+	local f=$RES/${commits[$1]}/coccinelle.warnings
+	if [ ! -f "$f" ]; then
+		mkdir -p "${f%/*}"
+		checkout "${commits[$1]}"
+		(cd "$VT" && pcocci_tree) | normalize all >"$f.tmp"
+		mv "$f.tmp" "$f"
+	fi
+	cat "$f"
+}
+
+check_cocci() {
+	local step=$1 new
+	have_result "$step" coccinelle && return
+	new=$(
+		run_on_versions "$step" kcocci_files
+		comm -13 <(cocci_tree $((step - 1))) <(cocci_tree "$step")
+	)
+	if [ -n "$new" ]; then
+		{ echo "new findings:"; printf '%s\n' "$new"; } | put_result "$step" coccinelle fail
+	else
+		echo "no new findings ($(cocci_tree "$step" | wc -l) left in the tree)" | put_result "$step" coccinelle pass
+	fi
+}
+
+# UAPI: the installed headers of each architecture against the base.
+install_headers() {
+	local step=$1 a=$2 dest=$RES/${commits[$1]}/headers-$2
+	[ -d "$dest/include" ] && return 0
+	checkout "${commits[$step]}"
+	rm -rf "$dest"
+	kmake "$VT" "$KSA_OUT/headers-$a" "$a" INSTALL_HDR_PATH="$dest" headers_install >/dev/null 2>&1
+}
+
+check_headers() {
+	local step=$1 a diffs bad=
+	have_result "$step" uapi && return
+	for a in "${HEADER_ARCHES[@]}"; do
+		if ! install_headers 0 "$a" || ! install_headers "$step" "$a"; then
+			bad="$bad"$'\n'"$a: make headers_install failed"
+			continue
+		fi
+		diffs=$(diff -rq "$RES/$base/headers-$a/include" "$RES/${commits[$step]}/headers-$a/include" 2>&1 |
+			sed "s#$RES/[^/]*/headers-$a/include/##g")
+		[ -z "$diffs" ] && continue
+		case $a in
+		s390) diffs=$(printf '%s\n' "$diffs" | grep -v -E '^Only in .*include/?[^:]*: arch$|^Only in arch') ;;
+		*) diffs=$(printf '%s\n' "$diffs" | grep -v -E '^Only in .*linux: kvm-generic\.h$') ;;
+		esac
+		[ -z "$diffs" ] || bad="$bad"$'\n'"$a: $diffs (an ABI comparison of changed headers is not implemented: any change fails)"
+	done
+	if [ -n "$bad" ]; then
+		printf '%s\n' "${bad#$'\n'}" | put_result "$step" uapi fail
+	else
+		echo "installed headers as the base (x86_64, arm64, s390)" | put_result "$step" uapi pass
+	fi
+}
+
+# --- the walk ---------------------------------------------------------------
+count_builds
+log "$n patches, steps $first-$last, architectures: ${build_arches[*]:-none}; $builds_total builds to run"
+for a in "${build_arches[@]}"; do
+	have_result 0 "build-$a" || build_step 0 "$a"
+done
+for step in $(seq "$first" "$last"); do
+	for a in "${build_arches[@]}"; do
+		arch_needed "$a" "$step" || continue
+		have_result "$step" "build-$a" || build_step "$step" "$a"
+	done
+	progress "$step" "$n" "checkpatch$([ "$quick" = 0 ] && echo ", kernel-doc, Coccinelle, headers")"
+	check_checkpatch "$step"
+	if [ "$quick" = 0 ]; then
+		check_kerneldoc "$step"
+		check_cocci "$step"
+		check_headers "$step"
+	fi
+done
+
+# --- report -------------------------------------------------------------
+checks=()
+for a in "${arches[@]}"; do checks+=("build-$a"); done
+checks+=(checkpatch)
+[ "$quick" = 1 ] || checks+=(kernel-doc coccinelle uapi)
+python3 - "$RES" "$report_dir" "$first" "$last" "${checks[*]}" "${commits[*]}" "${patches[*]}" <<'PY'
+import json, os, sys
+res, outdir, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+checks, commits, patches = sys.argv[5].split(), sys.argv[6].split(), sys.argv[7].split()
+rows, first_fail = [], None
+for step in range(first, last + 1):
+    row = {"step": step, "patch": patches[step - 1], "commit": commits[step], "checks": {}}
+    for c in checks:
+        f = os.path.join(res, commits[step], c)
+        if os.path.exists(f):
+            lines = open(f).read().splitlines()
+            st, ev = (lines[0] if lines else "fail"), "\n".join(lines[1:])
+        else:
+            st, ev = "n/a", "not affected by this step"
+        row["checks"][c] = {"status": st, "evidence": ev}
+        if st == "fail" and first_fail is None:
+            first_fail = (step, c, ev)
+    rows.append(row)
+mark = {"pass": "pass", "fail": "**FAIL**", "skip": "not checked", "n/a": "-"}
+md = ["# verify-bisect report", "",
+      "| step | patch | " + " | ".join(checks) + " |",
+      "|---|---|" + "---|" * len(checks)]
+for r in rows:
+    md.append("| %d | %s | " % (r["step"], r["patch"]) +
+              " | ".join(mark.get(r["checks"][c]["status"], r["checks"][c]["status"]) for c in checks) + " |")
+md.append("")
+for r in rows:
+    for c in checks:
+        ch = r["checks"][c]
+        if ch["status"] in ("fail", "skip"):
+            md += ["## step %d %s: %s" % (r["step"], c, ch["status"]), "", "```", ch["evidence"][:4000], "```", ""]
+counts = {}
+for r in rows:
+    for c in checks:
+        counts[r["checks"][c]["status"]] = counts.get(r["checks"][c]["status"], 0) + 1
+doc = {"steps": rows, "counts": counts,
+       "first_failure": None if first_fail is None else {"step": first_fail[0], "check": first_fail[1]}}
+os.makedirs(outdir, exist_ok=True)
+open(os.path.join(outdir, "report.md"), "w").write("\n".join(md) + "\n")
+open(os.path.join(outdir, "report.json"), "w").write(json.dumps(doc, indent=1) + "\n")
+print("\n".join(md[:len(rows) + 4]))
+if first_fail:
+    print("\nfirst failure: step %d (%s), %s:" % (first_fail[0], patches[first_fail[0] - 1], first_fail[1]))
+    print("\n".join(first_fail[2].splitlines()[:20]))
+print("\nverify-bisect: %d passed, %d failed, %d skipped" % (counts.get("pass", 0), counts.get("fail", 0), counts.get("skip", 0)))
+sys.exit(1 if first_fail else 0)
+PY
+rc=$?
+log "report: $report_dir/report.md, $report_dir/report.json ($(elapsed))"
+exit "$rc"
