@@ -185,22 +185,28 @@ known_warnings() {
 }
 
 # --- build checks ---------------------------------------------------------
-builds_total=0 builds_done=0 build_secs=0
+# Full builds of the base and incremental builds of the steps are timed
+# apart for the estimate of what is left.
+full_total=0 full_done=0 full_secs=0
+step_total=0 step_done=0 step_secs=0
 count_builds() {
 	local a i
 	for a in "${build_arches[@]}"; do
-		have_result 0 "build-$a" || builds_total=$((builds_total + 1))
+		have_result 0 "build-$a" || full_total=$((full_total + 1))
 		for i in $(seq "$first" "$last"); do
-			arch_needed "$a" "$i" && ! have_result "$i" "build-$a" && builds_total=$((builds_total + 1))
+			arch_needed "$a" "$i" && ! have_result "$i" "build-$a" && step_total=$((step_total + 1))
 		done
 	done
 	return 0
 }
 
 estimate() {
-	local left=$((builds_total - builds_done))
-	[ "$builds_done" -gt 0 ] || { echo "unknown"; return; }
-	local s=$((build_secs * left / builds_done))
+	local full_avg step_avg s
+	[ $((full_done + step_done)) -gt 0 ] || { echo "unknown"; return; }
+	full_avg=$((full_done > 0 ? full_secs / full_done : 0))
+	# Until a step build is timed, guess a quarter of a full build.
+	step_avg=$((step_done > 0 ? step_secs / step_done : full_avg / 4))
+	s=$(((full_total - full_done) * full_avg + (step_total - step_done) * step_avg))
 	printf '%d:%02d' $((s / 60)) $((s % 60))
 }
 
@@ -209,7 +215,7 @@ build_step() {
 	out=$KSA_OUT/$a-kvm
 	log=$RES/${commits[$step]}/build-$a.log
 	mkdir -p "${log%/*}"
-	progress "$step" "$n" "build $a (W=1$([ "$quick" = 0 ] && case $SPARSE_ARCHES in *" $a "*) echo ", C=1" ;; esac)), $((builds_done + 1)) of $builds_total builds, about $(estimate) left"
+	progress "$step" "$n" "build $a (W=1$([ "$quick" = 0 ] && case $SPARSE_ARCHES in *" $a "*) echo ", C=1" ;; esac)), $((full_done + step_done + 1)) of $((full_total + step_total)) builds, about $(estimate) left"
 	checkout "${commits[$step]}"
 	t0=$(date +%s)
 	[ "$quick" = 0 ] && case $SPARSE_ARCHES in *" $a "*) flags+=(C=1) ;; esac
@@ -220,8 +226,11 @@ build_step() {
 	rc=0
 	kmake "$VT" "$out" "$a" olddefconfig >>"$log" 2>&1 &&
 		kmake "$VT" "$out" "$a" "${flags[@]}" all >>"$log" 2>&1 || rc=$?
-	build_secs=$((build_secs + $(date +%s) - t0))
-	builds_done=$((builds_done + 1))
+	if [ "$step" = 0 ]; then
+		full_secs=$((full_secs + $(date +%s) - t0)) full_done=$((full_done + 1))
+	else
+		step_secs=$((step_secs + $(date +%s) - t0)) step_done=$((step_done + 1))
+	fi
 	normalize <"$log" >"$RES/${commits[$step]}/build-$a.warnings"
 	if [ "$rc" != 0 ]; then
 		grep -E -m 20 '(error|Error)[: ]' "$log" | put_result "$step" "build-$a" fail
@@ -376,7 +385,7 @@ check_headers() {
 
 # --- the walk ---------------------------------------------------------------
 count_builds
-log "$n patches, steps $first-$last, architectures: ${build_arches[*]:-none}; $builds_total builds to run"
+log "$n patches, steps $first-$last, architectures: ${build_arches[*]:-none}; $full_total full and $step_total incremental builds to run"
 for a in "${build_arches[@]}"; do
 	have_result 0 "build-$a" || build_step 0 "$a"
 done
@@ -404,11 +413,16 @@ import json, os, sys
 res, outdir, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 checks, commits, patches = sys.argv[5].split(), sys.argv[6].split(), sys.argv[7].split()
 rows, first_fail = [], None
-for step in range(first, last + 1):
-    row = {"step": step, "patch": patches[step - 1], "commit": commits[step], "checks": {}}
+# Step 0 is the base: it only has builds, and a failure there is a problem
+# of the configuration or the machine, not of a patch.
+for step in [0] + list(range(first, last + 1)):
+    name = "base" if step == 0 else patches[step - 1]
+    row = {"step": step, "patch": name, "commit": commits[step], "checks": {}}
     for c in checks:
         f = os.path.join(res, commits[step], c)
-        if os.path.exists(f):
+        if step == 0 and not c.startswith("build-"):
+            st, ev = "n/a", ""
+        elif os.path.exists(f):
             lines = open(f).read().splitlines()
             st, ev = (lines[0] if lines else "fail"), "\n".join(lines[1:])
         else:
@@ -441,7 +455,8 @@ open(os.path.join(outdir, "report.md"), "w").write("\n".join(md) + "\n")
 open(os.path.join(outdir, "report.json"), "w").write(json.dumps(doc, indent=1) + "\n")
 print("\n".join(md[:len(rows) + 4]))
 if first_fail:
-    print("\nfirst failure: step %d (%s), %s:" % (first_fail[0], patches[first_fail[0] - 1], first_fail[1]))
+    where = "the base itself (a configuration problem, not a patch)" if first_fail[0] == 0 else patches[first_fail[0] - 1]
+    print("\nfirst failure: step %d (%s), %s:" % (first_fail[0], where, first_fail[1]))
     print("\n".join(first_fail[2].splitlines()[:20]))
 print("\nverify-bisect: %d passed, %d failed, %d skipped" % (counts.get("pass", 0), counts.get("fail", 0), counts.get("skip", 0)))
 sys.exit(1 if first_fail else 0)

@@ -52,8 +52,8 @@ KSA_VERIFY_TREE=$KSA_ROOT/build/verify KSA_OUT=$KSA_ROOT/build/out KSA_VERIFY_RE
 cp "$T_OUT" "$W/verify.log"
 check "verify-bisect fails on the altered series (exit 1)" test "$RC" = 1
 json=$W/report/report.json
-step_status() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["steps"][int(sys.argv[2])-1]["checks"][sys.argv[3]]["status"])' "$json" "$1" "$2" 2>/dev/null; }
-step_evidence() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["steps"][int(sys.argv[2])-1]["checks"][sys.argv[3]]["evidence"])' "$json" "$1" "$2" 2>/dev/null; }
+step_status() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([r for r in d["steps"] if r["step"] == int(sys.argv[2])][0]["checks"][sys.argv[3]]["status"])' "$json" "$1" "$2" 2>/dev/null; }
+step_evidence() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([r for r in d["steps"] if r["step"] == int(sys.argv[2])][0]["checks"][sys.argv[3]]["evidence"])' "$json" "$1" "$2" 2>/dev/null; }
 cp "$W/verify.log" "$T_OUT"
 check "the first failure is reported as step 2, the patch that breaks the build" \
 	test "$(python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["first_failure"]; print(f["step"], f["check"])' "$json" 2>/dev/null)" = "2 build-x86_64"
@@ -66,4 +66,15 @@ E"
 check "step 1 and the steps after the bad ones pass" \
 	test "$(for i in 1 4 5; do step_status $i build-x86_64; done | tr '\n' ' ')" = "pass pass pass "
 check "the Markdown report marks the failures" grep -q '| 2 | .*Break-the-build.* | \*\*FAIL\*\*' "$W/report/report.md"
+
+# Results are kept per commit: a second run with nothing changed builds
+# nothing and gives the same report.
+cp "$json" "$W/report.first.json"
+t0=$(date +%s)
+KSA_VERIFY_TREE=$KSA_ROOT/build/verify KSA_OUT=$KSA_ROOT/build/out KSA_VERIFY_RESULTS=$W/results \
+	run "$P/scripts/verify-bisect.sh" --arch x86_64 --quick --patches 1-5 --report "$W/report"
+secs=$(($(date +%s) - t0))
+check "a rerun with nothing changed gives the same report ($secs s)" cmp -s "$json" "$W/report.first.json"
+check "a rerun with nothing changed builds nothing and takes under 2 minutes" \
+	sh -c "! grep -q '\] build ' '$T_OUT' && [ $secs -lt 120 ]"
 t_summary
