@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 git check-ref-format --branch "$KSA_BRANCH" >/dev/null 2>&1 || usage_error "'$KSA_BRANCH' is not a valid branch name"
-need_cmd git
+need_cmd git flock:util-linux
 
 # Check 'series' against patches/ before touching anything.
 series_txt=$(series_checked) || exit
@@ -63,6 +63,9 @@ keep_work() {
 	stamp=$(date -u +%Y%m%d-%H%M%S)
 	if wt_in_progress >/dev/null; then
 		wt_git am --quit 2>/dev/null || wt_git rebase --quit 2>/dev/null || true
+		# A stopped 3-way am leaves unmerged entries, which git stash
+		# refuses; the files, conflict markers and all, are stashed.
+		wt_git reset -q
 	fi
 	if wt_dirty; then
 		wt_git stash push -q -m "apply.sh --force $stamp"
@@ -71,18 +74,35 @@ keep_work() {
 	if [ "$why" = commits ]; then
 		backup=$(backup_name "$KSA_BRANCH")
 		wt_git branch -q "$backup" HEAD
-		log "kept the earlier commits as branch $backup"
+		wt_git config "branch.$backup.description" "$(wt_description)"
+		log "kept the earlier commits as branch $backup (with the cover letter as its description)"
 	fi
+}
+
+# One apply at a time per work tree.  The lock is inherited by git am, so
+# it is held until an interrupted apply's git has ended too.
+lock_work_tree() {
+	exec 9>"$(wt_git rev-parse --path-format=absolute --git-path kvm-s390-arm64.lock)"
+	flock -n 9 ||
+		die "$EX_REFUSED" "another apply.sh, or the git am of an interrupted one, is still running in $KSA_WORK_TREE: wait for it to end"
 }
 
 prepare_existing() {
 	local state status tip op
 	is_git_work_tree "$KSA_WORK_TREE" ||
 		die "$EX_REFUSED" "$KSA_WORK_TREE exists but is not a git work tree: move it away or pass --work-tree"
+	lock_work_tree
 	state=$(wt_state)
 	status=${state%% *}
 	tip=${state#* }
 	tip=${tip%% *}
+	if [ "$status" = applying ]; then
+		# The lock is ours, so no git of an earlier apply is still running:
+		# lock files it left when it was killed are stale.
+		rm -f "$(wt_git rev-parse --path-format=absolute --git-path index.lock)" \
+			"$(wt_git rev-parse --path-format=absolute --git-path HEAD.lock)" \
+			"$(wt_git rev-parse --path-format=absolute --git-common-dir)/refs/heads/$KSA_BRANCH.lock"
+	fi
 	if op=$(wt_in_progress); then
 		if [ "$status" = applying ] && [ "$op" = "git am" ]; then
 			log "continuing after an interrupted apply: dropping its unfinished 'git am'"
@@ -98,10 +118,19 @@ prepare_existing() {
 			die "$EX_REFUSED" "$KSA_WORK_TREE has uncommitted changes: commit them into the right patch and run scripts/export.sh, or rerun with --force to stash them"
 		keep_work changes
 	fi
+	if [ "$(wt_git symbolic-ref -q HEAD || true)" != "refs/heads/$KSA_BRANCH" ] && [ "$status" != applying ] && [ "$status" != conflict ]; then
+		[ "$force" = 1 ] ||
+			die "$EX_REFUSED" "$KSA_WORK_TREE is not on branch $KSA_BRANCH: check it out again, pass --branch, or rerun with --force (HEAD goes to a backup branch)"
+		keep_work commits
+	fi
 	case $status in
-	applying) ;; # commits so far came from patches/: nothing to keep
+	applying)
+		# The commits since the base came from patches/, unless somebody
+		# committed after the interruption: keep them anyway.
+		[ "$(wt_git rev-parse HEAD)" = "$base" ] || keep_work commits
+		;;
 	applied | exported)
-		if [ "$(wt_git rev-parse HEAD)" != "$(wt_git rev-parse -q --verify "$tip^{commit}" || echo none)" ]; then
+		if [ "$(wt_git rev-parse -q --verify "refs/heads/$KSA_BRANCH" || echo none)" != "$(wt_git rev-parse -q --verify "$tip^{commit}" || echo none)" ]; then
 			[ "$force" = 1 ] ||
 				die "$EX_REFUSED" "$KSA_WORK_TREE has commits that are not in patches/: run scripts/export.sh to keep them, or rerun with --force (they go to a backup branch)"
 			keep_work commits
@@ -111,6 +140,10 @@ prepare_existing() {
 			log "discarding the edited branch description (was: $(wt_description | head -n 1))"
 		fi
 		;;
+	conflict)
+		# Only reached with --force: the unfinished am was handled above.
+		keep_work commits
+		;;
 	*)
 		if [ "$(wt_git rev-parse HEAD)" != "$base" ]; then
 			[ "$force" = 1 ] ||
@@ -119,6 +152,7 @@ prepare_existing() {
 		fi
 		;;
 	esac
+	wt_set_state applying "$base"
 	wt_git checkout -q -f -B "$KSA_BRANCH" "$base"
 }
 
@@ -128,10 +162,10 @@ if [ -e "$KSA_WORK_TREE" ]; then
 else
 	log "creating the work tree $KSA_WORK_TREE (git worktree of $base_gitdir)"
 	mkdir -p "$(dirname "$KSA_WORK_TREE")"
-	git --git-dir="$base_gitdir" worktree prune
+	target=$(realpath -m "$KSA_WORK_TREE")
 	other=$(git --git-dir="$base_gitdir" worktree list --porcelain |
 		awk -v b="branch refs/heads/$KSA_BRANCH" '/^worktree / { w = substr($0, 10) } $0 == b { print w; exit }')
-	[ -z "$other" ] ||
+	[ -z "$other" ] || [ "$other" = "$target" ] ||
 		die "$EX_REFUSED" "branch $KSA_BRANCH of $base_gitdir is checked out in $other: pass --branch NAME for a second work tree, or use --work-tree $other"
 	if git --git-dir="$base_gitdir" rev-parse -q --verify "refs/heads/$KSA_BRANCH" >/dev/null &&
 		[ "$(git --git-dir="$base_gitdir" rev-parse "refs/heads/$KSA_BRANCH")" != "$base" ]; then
@@ -141,6 +175,7 @@ else
 	fi
 	git --git-dir="$base_gitdir" worktree add -q -f -B "$KSA_BRANCH" "$KSA_WORK_TREE" "$base"
 	KSA_WORK_TREE=$(cd "$KSA_WORK_TREE" && pwd)
+	lock_work_tree
 fi
 
 wt_set_state applying "$base"
@@ -149,9 +184,11 @@ n=${#patches[@]}
 log "applying $n patches with git am -3"
 paths=()
 for p in "${patches[@]}"; do paths+=("$KSA_ROOT/patches/$p"); done
-if [ "$n" -gt 0 ] && ! wt_git am -q -3 --committer-date-is-author-date "${paths[@]}" >&2; then
-	k=$(cat "$(wt_git rev-parse --git-path rebase-apply/next)" 2>/dev/null || echo 0)
-	bad=${patches[$((k - 1))]:-unknown}
+if [ "$n" -gt 0 ] && ! GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL \
+	hgit -C "$KSA_WORK_TREE" am -q -3 --committer-date-is-author-date "${paths[@]}" >&2; then
+	k=$(cat "$(wt_git rev-parse --path-format=absolute --git-path rebase-apply/next)" 2>/dev/null || echo 0)
+	bad=unknown
+	[ "$k" -lt 1 ] || bad=${patches[$((k - 1))]:-unknown}
 	files=$(wt_git diff --name-only --diff-filter=U | tr '\n' ' ')
 	[ -n "$files" ] || files=$(sed -n 's|^diff --git a/\([^ ]*\) .*|\1|p' "$KSA_ROOT/patches/$bad" | tr '\n' ' ')
 	wt_set_state conflict "$bad"

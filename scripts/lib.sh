@@ -63,8 +63,9 @@ need_cmd() {
 # git without the user's global or system configuration, for everything whose
 # result must be the same on every machine (imports, exports).
 hgit() {
-	GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null \
+	GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_ATTR_NOSYSTEM=1 \
 		git -c core.autocrlf=false -c core.safecrlf=false \
+		-c core.attributesFile=/dev/null -c core.hooksPath=/dev/null \
 		-c core.symlinks=true -c core.filemode=true -c core.ignorecase=false \
 		-c core.precomposeunicode=false -c gc.auto=0 "$@"
 }
@@ -89,10 +90,11 @@ series_list() {
 # patches/: every entry exists once, every patch file is listed, the cover
 # letter is there.  Exits with EX_USAGE naming the first problem.
 series_checked() {
-	local p f lineno=0
+	local p f lineno=0 txt
 	local -a patches
 	local -A listed=()
-	mapfile -t patches < <(series_list)
+	txt=$(series_list) || exit
+	mapfile -t patches < <(printf '%s' "$txt" | sed '/^$/d')
 	for p in "${patches[@]}"; do
 		lineno=$((lineno + 1))
 		[ -f "$KSA_ROOT/patches/$p" ] ||
@@ -148,12 +150,20 @@ wt_set_state() {
 wt_in_progress() {
 	local d
 	for d in rebase-apply rebase-merge MERGE_HEAD CHERRY_PICK_HEAD REVERT_HEAD; do
-		if [ -e "$(wt_git rev-parse --git-path "$d")" ]; then
-			if [ "$d" = rebase-apply ] && [ -e "$(wt_git rev-parse --git-path rebase-apply/applying)" ]; then
-				echo "git am"
-			else
-				echo "git ${d%%[-_]*}" | tr '[:upper:]' '[:lower:]'
-			fi
+		if [ -e "$(wt_git rev-parse --path-format=absolute --git-path "$d")" ]; then
+			case $d in
+			rebase-apply)
+				if [ -e "$(wt_git rev-parse --path-format=absolute --git-path rebase-apply/applying)" ]; then
+					echo "git am"
+				else
+					echo "git rebase"
+				fi
+				;;
+			rebase-merge) echo "git rebase" ;;
+			MERGE_HEAD) echo "git merge" ;;
+			CHERRY_PICK_HEAD) echo "git cherry-pick" ;;
+			REVERT_HEAD) echo "git revert" ;;
+			esac
 			return 0
 		fi
 	done
@@ -162,7 +172,10 @@ wt_in_progress() {
 
 # wt_dirty: true if tracked files have uncommitted changes.
 wt_dirty() {
-	[ -n "$(wt_git status --porcelain --untracked-files=no)" ]
+	local out
+	out=$(wt_git status --porcelain --untracked-files=no) ||
+		die "$EX_FAIL" "git status failed in $KSA_WORK_TREE: repair the work tree or move it away"
+	[ -n "$out" ]
 }
 
 # The cover letter text (subject, blank line, body) of a 0000 patch file, in
@@ -244,10 +257,10 @@ kmake() {
 		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" -j"$(nproc)" "$@"
 }
 
-# kconfig SRC OUT ARCH FRAGMENT...: tinyconfig plus the fragments, checked:
-# every option a fragment sets must end up with that value.
+# kconfig SRC OUT ARCH FRAGMENT...: tinyconfig plus the fragments, checked
+# with kconfig_check.
 kconfig() {
-	local src=$1 out arch=$3 frag line opt want got bad=
+	local src=$1 out arch=$3 frag
 	mkdir -p "$2"
 	out=$(realpath "$2")
 	shift 3
@@ -256,6 +269,14 @@ kconfig() {
 		grep -E '^(CONFIG_|# CONFIG_)' "$frag" >>"$out/.config"
 	done
 	kmake "$src" "$out" "$arch" olddefconfig >/dev/null
+	kconfig_check "$out" "$@"
+}
+
+# kconfig_check OUT FRAGMENT...: every option a fragment sets has that value
+# in OUT/.config (olddefconfig silently drops what it cannot satisfy).
+kconfig_check() {
+	local out=$1 frag line opt want got bad=
+	shift
 	for frag in "$@"; do
 		while IFS= read -r line; do
 			case $line in
@@ -269,4 +290,5 @@ kconfig() {
 		done <"$frag"
 	done
 	[ -z "$bad" ] || die "$EX_FAIL" "config $out does not take its fragments:$bad (missing dependency in ${*##*/}?)"
+	return 0
 }

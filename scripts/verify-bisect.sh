@@ -92,7 +92,21 @@ base_gitdir=$(sed -n 1p <<<"$base_out")
 base=$(sed -n 2p <<<"$base_out")
 
 VT=${KSA_VERIFY_TREE:-$KSA_ROOT/build/verify}
-RES=${KSA_VERIFY_RESULTS:-$KSA_ROOT/build/verify-results}
+# Results depend on the commit and on how it was checked: the mode, the
+# config fragments, the rules, the ignore list and the compilers.
+checks_key=$(
+	{
+		echo "quick=$quick"
+		cat "$KSA_ROOT"/configs/*.config "$KSA_ROOT/checkpatch.ignore" "$KSA_ROOT"/cocci/*.cocci
+		printf '%s\n' "${KERNEL_COCCI[@]}"
+		for a in "${arches[@]}"; do
+			if p=$(cross_prefix "$a"); then "${p}gcc" --version | head -n 1; fi
+		done
+		sparse --version 2>/dev/null || true
+		spatch --version 2>/dev/null | head -n 1 || true
+	} | sha256sum | cut -c1-16
+)
+RES=${KSA_VERIFY_RESULTS:-$KSA_ROOT/build/verify-results}/$checks_key
 mkdir -p "$RES" "$report_dir"
 vgit() { GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL git -C "$VT" "$@"; }
 
@@ -127,8 +141,10 @@ changed_files() { vgit diff --name-only "${commits[$(($1 - 1))]}" "${commits[$1]
 
 # arch_needed ARCH STEP: true if STEP (1-based) must be built for ARCH.
 arch_needed() {
+	local files
 	case $ALWAYS_ARCHES in *" $1 "*) return 0 ;; esac
-	changed_files "$2" | grep -qE "^(virt/kvm/|include/linux/kvm|include/kvm/|include/uapi/linux/kvm|arch/$1/)"
+	files=$(changed_files "$2") || die "$EX_FAIL" "git diff of step $2 failed in $VT"
+	grep -qE "^(virt/kvm/|include/linux/kvm|include/kvm/|include/uapi/linux/kvm|arch/$1/)" <<<"$files"
 }
 
 declare -A needed=()
@@ -142,6 +158,8 @@ for a in "${arches[@]}"; do
 	[ -n "${needed[$a]:-}" ] || continue
 	if cross_prefix "$a" >/dev/null; then
 		build_arches+=("$a")
+	elif [[ $ALWAYS_ARCHES == *" $a "* ]]; then
+		die "$EX_ENV" "no compiler for $a, which every step needs: run scripts/setup.sh"
 	else
 		log "no Debian cross compiler for $a: its builds are reported as not checked"
 		for i in $(seq "$first" "$last"); do
@@ -156,7 +174,12 @@ done
 # --- result store -------------------------------------------------------
 # $RES/<commit>/<check>: first line pass, fail or skip, then the evidence.
 result_file() { printf '%s/%s/%s' "$RES" "${commits[$1]}" "$2"; }
-have_result() { [ -s "$(result_file "$1" "$2")" ]; }
+# A "skip" is not kept as a result: the next run tries again.
+have_result() {
+	local f
+	f=$(result_file "$1" "$2")
+	[ -s "$f" ] && [ "$(head -n 1 "$f")" != skip ]
+}
 put_result() {
 	local f
 	f=$(result_file "$1" "$2")
@@ -169,7 +192,7 @@ put_result() {
 # line and column numbers or absolute paths, so that a warning that only
 # moves is not new.
 normalize() {
-	local keep='/(warning|error|Warning|Error)[: ]/'
+	local keep='/(warning|error)[: ]/I'
 	[ "${1:-}" = all ] && keep='/./'
 	sed -n -E -e "s#$VT/##g" -e "s#$KSA_OUT/[^/ ]*/##g" \
 		-e "${keep}{s/:[0-9]+(:[0-9]+)?(-[0-9]+)?(:| )/\\3/g;p}" | sort -u
@@ -180,7 +203,7 @@ known_warnings() {
 	local i f
 	for i in $(seq 0 $(($2 - 1))); do
 		f=$RES/${commits[$i]}/$1.warnings
-		[ -f "$f" ] && cat "$f"
+		if [ -f "$f" ]; then cat "$f"; fi
 	done | sort -u
 }
 
@@ -219,13 +242,18 @@ build_step() {
 	checkout "${commits[$step]}"
 	t0=$(date +%s)
 	[ "$quick" = 0 ] && case $SPARSE_ARCHES in *" $a "*) flags+=(C=1) ;; esac
-	if [ ! -f "$out/.config" ] || [ "$KSA_ROOT/configs/$a-kvm.config" -nt "$out/.config" ]; then
+	# The baseline is a full build, so that every file's warnings (and
+	# sparse's) are known before the first patch.
+	[ "$step" != 0 ] || rm -rf "$out"
+	if [ ! -f "$out/.ksa-configured" ] || [ "$KSA_ROOT/configs/$a-kvm.config" -nt "$out/.ksa-configured" ]; then
+		rm -f "$out/.ksa-configured"
 		(kconfig "$VT" "$out" "$a" "$KSA_ROOT/configs/$a-kvm.config") >"$log" 2>&1 ||
 			die "$EX_FAIL" "configs/$a-kvm.config does not configure: $(tail -n 1 "$log")"
+		touch "$out/.ksa-configured"
 	fi
 	rc=0
-	kmake "$VT" "$out" "$a" olddefconfig >>"$log" 2>&1 &&
-		kmake "$VT" "$out" "$a" "${flags[@]}" all >>"$log" 2>&1 || rc=$?
+	{ kmake "$VT" "$out" "$a" olddefconfig && (kconfig_check "$out" "$KSA_ROOT/configs/$a-kvm.config") &&
+		kmake "$VT" "$out" "$a" "${flags[@]}" all; } >>"$log" 2>&1 || rc=$?
 	if [ "$step" = 0 ]; then
 		full_secs=$((full_secs + $(date +%s) - t0)) full_done=$((full_done + 1))
 	else
@@ -233,7 +261,7 @@ build_step() {
 	fi
 	normalize <"$log" >"$RES/${commits[$step]}/build-$a.warnings"
 	if [ "$rc" != 0 ]; then
-		grep -E -m 20 '(error|Error)[: ]' "$log" | put_result "$step" "build-$a" fail
+		{ grep -E -i -m 20 'error[: ]' "$log" || tail -n 20 "$log"; } | put_result "$step" "build-$a" fail
 		return
 	fi
 	[ "$step" = 0 ] && { echo "baseline: $(wc -l <"$RES/${commits[$step]}/build-$a.warnings") warnings" | put_result 0 "build-$a" pass; return; }
@@ -248,12 +276,14 @@ build_step() {
 
 # --- per-patch checks -----------------------------------------------------
 check_checkpatch() {
-	local step=$1 ignore out
+	local step=$1 ignore out rc
 	have_result "$step" checkpatch && return
 	ignore=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$KSA_ROOT/checkpatch.ignore" | awk '{print $1}' | paste -sd, -)
 	checkout "${commits[$step]}"
+	rc=0
 	out=$(cd "$VT" && ./scripts/checkpatch.pl --strict --no-summary --terse --show-types \
-		${ignore:+--ignore "$ignore"} "$KSA_ROOT/patches/${patches[$((step - 1))]}" 2>&1)
+		${ignore:+--ignore "$ignore"} "$KSA_ROOT/patches/${patches[$((step - 1))]}" 2>&1) || rc=$?
+	[ "$rc" = 0 ] || [ -n "$out" ] || out="checkpatch.pl exited with $rc and printed nothing"
 	if [ -n "$out" ]; then
 		printf '%s\n' "$out" | put_result "$step" checkpatch fail
 	else
@@ -275,19 +305,38 @@ run_on_versions() {
 	comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after")
 }
 
+# Findings go to stdout; a tool that fails goes to $TOOL_ERRORS, which
+# fails the check instead of looking like "no findings".
+TOOL_ERRORS=$(mktemp "${TMPDIR:-/tmp}/ksa-tool-errors.XXXXXX")
+trap 'rm -f "$TOOL_ERRORS"' EXIT
+
 # shellcheck disable=SC2317 # called through run_on_versions
 kdoc_files() {
-	local f
+	local f out rc
 	while read -r f; do
-		case $f in *.c | *.h) [ -f "$f" ] && ./scripts/kernel-doc -none -Wall "$f" 2>&1 ;; esac
+		case $f in *.c | *.h) [ -f "$f" ] || continue ;; *) continue ;; esac
+		rc=0
+		out=$(./scripts/kernel-doc -none -Wall "$f" 2>&1) || rc=$?
+		printf '%s\n' "$out" | grep -i 'warning' || true
+		if printf '%s\n' "$out" | grep -qiE 'Traceback|error:|No such file'; then
+			printf 'kernel-doc failed on %s (exit %s): %s\n' "$f" "$rc" "$(printf '%s' "$out" | tail -n 3)" >>"$TOOL_ERRORS"
+		fi
 	done
 	return 0
+}
+
+# tool_errors CHECK STEP: fail CHECK at STEP if a tool failed; true if so.
+tool_errors() {
+	[ -s "$TOOL_ERRORS" ] || return 1
+	{ echo "a tool failed, so the check could not run:"; cat "$TOOL_ERRORS"; } | put_result "$2" "$1" fail
+	: >"$TOOL_ERRORS"
 }
 
 check_kerneldoc() {
 	local step=$1 new
 	have_result "$step" kernel-doc && return
 	new=$(run_on_versions "$step" kdoc_files)
+	tool_errors kernel-doc "$step" && return
 	if [ -n "$new" ]; then
 		{ echo "new kernel-doc warnings:"; printf '%s\n' "$new"; } | put_result "$step" kernel-doc fail
 	else
@@ -302,9 +351,11 @@ kcocci_files() {
 	while read -r f; do
 		case $f in *.c) [ -f "$f" ] || continue ;; *) continue ;; esac
 		for r in "${KERNEL_COCCI[@]}"; do
-			[ -f "scripts/coccinelle/$r.cocci" ] || continue
-			spatch --very-quiet -D report --no-show-diff --no-includes --include-headers \
-				--sp-file "scripts/coccinelle/$r.cocci" "$f" 2>/dev/null | sed "s|^|$r: |"
+			if [ ! -f "scripts/coccinelle/$r.cocci" ]; then
+				echo "kernel rule $r.cocci is not in this tree" >>"$TOOL_ERRORS"
+				continue
+			fi
+			spatch_report "scripts/coccinelle/$r.cocci" "$f" | sed "s|^|$r: |"
 		done
 	done
 	return 0
@@ -313,15 +364,38 @@ kcocci_files() {
 # The project's rules on every file of the tree that their prefilter picks,
 # so that an invariant holds for the whole tree, not only the changed files.
 pcocci_tree() {
-	local r pre files
+	local r pre files rc
 	for r in "$KSA_ROOT"/cocci/*.cocci; do
 		pre=$(sed -n 's|^// prefilter: ||p' "$r")
-		mapfile -t files < <(git grep -l -E "${pre:-.}" -- '*.c' '*.h')
-		[ ${#files[@]} -gt 0 ] || continue
-		spatch --very-quiet -D report --no-show-diff --no-includes --include-headers \
-			--sp-file "$r" "${files[@]}" 2>/dev/null | sed "s|^|${r##*/}: |"
+		if [ -z "$pre" ]; then
+			echo "${r##*/} has no '// prefilter:' line" >>"$TOOL_ERRORS"
+			continue
+		fi
+		rc=0
+		files=$(git grep -l -E "$pre" -- '*.c' '*.h') || rc=$?
+		[ "$rc" != 1 ] || continue # no file matches
+		if [ "$rc" != 0 ]; then
+			echo "git grep for the prefilter of ${r##*/} failed" >>"$TOOL_ERRORS"
+			continue
+		fi
+		mapfile -t files <<<"$files"
+		spatch_report "$r" "${files[@]}" | sed "s|^|${r##*/}: |"
 	done
 	return 0
+}
+
+# spatch_report RULE FILE...: the rule's report lines; a failing spatch is
+# a tool error.
+spatch_report() {
+	local rule=$1 out rc=0
+	shift
+	out=$(spatch --very-quiet -D report --no-show-diff --no-includes --include-headers \
+		--sp-file "$rule" "$@" 2>"$TOOL_ERRORS.spatch") || rc=$?
+	if [ "$rc" != 0 ]; then
+		printf 'spatch %s failed (exit %s): %s\n' "${rule##*/}" "$rc" "$(tail -n 3 "$TOOL_ERRORS.spatch")" >>"$TOOL_ERRORS"
+	fi
+	rm -f "$TOOL_ERRORS.spatch"
+	[ -z "$out" ] || printf '%s\n' "$out"
 }
 
 # cocci_tree STEP: the project's findings in the tree at STEP, cached.
@@ -337,12 +411,14 @@ cocci_tree() {
 }
 
 check_cocci() {
-	local step=$1 new
+	local step=$1 new before after
 	have_result "$step" coccinelle && return
-	new=$(
-		run_on_versions "$step" kcocci_files
-		comm -13 <(cocci_tree $((step - 1))) <(cocci_tree "$step")
-	)
+	new=$(run_on_versions "$step" kcocci_files)
+	# One after the other: both check out commits in the same tree.
+	before=$(cocci_tree $((step - 1)))
+	after=$(cocci_tree "$step")
+	tool_errors coccinelle "$step" && return
+	new=$(printf '%s\n%s\n' "$new" "$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after"))" | sed '/^$/d')
 	if [ -n "$new" ]; then
 		{ echo "new findings:"; printf '%s\n' "$new"; } | put_result "$step" coccinelle fail
 	else
@@ -368,11 +444,11 @@ check_headers() {
 			continue
 		fi
 		diffs=$(diff -rq "$RES/$base/headers-$a/include" "$RES/${commits[$step]}/headers-$a/include" 2>&1 |
-			sed "s#$RES/[^/]*/headers-$a/include/##g")
+			sed "s#$RES/[^/]*/headers-$a/include/##g" || true)
 		[ -z "$diffs" ] && continue
 		case $a in
-		s390) diffs=$(printf '%s\n' "$diffs" | grep -v -E '^Only in .*include/?[^:]*: arch$|^Only in arch') ;;
-		*) diffs=$(printf '%s\n' "$diffs" | grep -v -E '^Only in .*linux: kvm-generic\.h$') ;;
+		s390) diffs=$(printf '%s\n' "$diffs" | grep -v -E '^Only in .*include/?[^:]*: arch$|^Only in arch' || true) ;;
+		*) diffs=$(printf '%s\n' "$diffs" | grep -v -E '^Only in .*linux: kvm-generic\.h$' || true) ;;
 		esac
 		[ -z "$diffs" ] || bad="$bad"$'\n'"$a: $diffs (an ABI comparison of changed headers is not implemented: any change fails)"
 	done
@@ -408,7 +484,7 @@ checks=()
 for a in "${arches[@]}"; do checks+=("build-$a"); done
 checks+=(checkpatch)
 [ "$quick" = 1 ] || checks+=(kernel-doc coccinelle uapi)
-python3 - "$RES" "$report_dir" "$first" "$last" "${checks[*]}" "${commits[*]}" "${patches[*]}" <<'PY'
+if python3 - "$RES" "$report_dir" "$first" "$last" "${checks[*]}" "${commits[*]}" "${patches[*]}" <<'PY'
 import json, os, sys
 res, outdir, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 checks, commits, patches = sys.argv[5].split(), sys.argv[6].split(), sys.argv[7].split()
@@ -425,6 +501,8 @@ for step in [0] + list(range(first, last + 1)):
         elif os.path.exists(f):
             lines = open(f).read().splitlines()
             st, ev = (lines[0] if lines else "fail"), "\n".join(lines[1:])
+        elif os.path.exists(os.path.join(res, commits[step], c + ".log")):
+            st, ev = "fail", "the check started but left no result (interrupted?): run again"
         else:
             st, ev = "n/a", "not affected by this step"
         row["checks"][c] = {"status": st, "evidence": ev}
@@ -461,6 +539,6 @@ if first_fail:
 print("\nverify-bisect: %d passed, %d failed, %d skipped" % (counts.get("pass", 0), counts.get("fail", 0), counts.get("skip", 0)))
 sys.exit(1 if first_fail else 0)
 PY
-rc=$?
+then rc=0; else rc=$?; fi
 log "report: $report_dir/report.md, $report_dir/report.json ($(elapsed))"
 exit "$rc"

@@ -50,7 +50,7 @@ suite() {
 	printf '\n=== %s\n' "$name"
 	rc=0
 	"$@" 2>&1 | tee "$logdir/$name.log" || rc=$?
-	line=$(grep -E '([a-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$logdir/$name.log" | tail -n 1 || true)
+	line=$(grep -E '^([a-z-]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$logdir/$name.log" | tail -n 1 || true)
 	p=$(sed -n -E 's/^(.* )?([0-9]+) passed.*/\2/p' <<<"$line")
 	f=$(sed -n -E 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
 	s=$(sed -n -E 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")

@@ -137,7 +137,8 @@ check "the cover letter text survives the export" test "$(cat "$T_OUT")" = 3
 
 cp -r "$P/patches" "$W/patches.1" && cp "$P/series" "$W/series.1"
 expect "apply of an exported series succeeds" 0 "applied 3 patches" "$P/scripts/apply.sh"
-expect "export after apply succeeds" 0 "" "$P/scripts/export.sh"
+rm -f "$P"/patches/*.patch
+expect "export after apply succeeds" 0 "exported 3 patches" "$P/scripts/export.sh"
 run diff -r "$W/patches.1" "$P/patches"
 check "apply then export reproduces patches/ byte for byte" test "$RC" = 0
 run diff "$W/series.1" "$P/series"
@@ -184,9 +185,38 @@ expect "a patch that does not apply is named with its files" 1 "0002-drivers-Cha
 check "the work tree is left as git am stopped" test -d "$(git -C "$WT" rev-parse --git-path rebase-apply)"
 expect "apply refuses to discard an unfinished git am" 5 "git am is in progress" "$P/scripts/apply.sh"
 cp "$W/p2" "$P/patches/0002-drivers-Change-d2.patch"
+backups() { git -C "$WT" for-each-ref --format='%(refname:short)' 'refs/heads/kvm-s390-arm64-backup-*' | sort; }
+backups >"$W/backups.before"
 expect "apply --force after fixing the patch applies the series" 0 "applied 3 patches" "$P/scripts/apply.sh" --force
-check "the commits of the stopped git am are kept on a backup branch" \
-	sh -c "git -C '$WT' branch --list 'kvm-s390-arm64-backup-*' | grep -q backup"
+new_backup=$(backups | comm -13 "$W/backups.before" - | tail -n 1)
+check "the commits of the stopped git am are kept on a new backup branch" \
+	test -n "$new_backup" -a "$(git -C "$WT" log -1 --format=%s "$new_backup" 2>/dev/null)" = "drivers: Change d1"
+
+# A real three-way conflict: the work tree changes what patch 2 changes.
+git -C "$WT" reset -q --hard "$PIN"
+printf 'int f2(void) { return -2; }\n' >"$WT/drivers/d2.c"
+git -C "$WT" commit -q -am "drivers: conflicting d2" -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
+git -C "$WT" format-patch -q -1 --stdout >"$W/conflict.patch"
+git -C "$WT" reset -q --hard "$PIN"
+"$P/scripts/apply.sh" --force >/dev/null 2>&1
+mv "$P/patches/0002-drivers-Change-d2.patch" "$W/p2.ok"
+cp "$W/conflict.patch" "$P/patches/0002-drivers-Change-d2.patch"
+git -C "$WT" reset -q --hard "$PIN"
+sed -i 's/^int f2(void) { return 2; }$/int f2(void) { return 22; }/' "$WT/drivers/d2.c"
+git -C "$WT" commit -q -am "drivers: Change d2 locally" -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
+git -C "$WT" format-patch -q -1 --stdout >"$P/patches/0001-drivers-Change-d1.patch"
+git -C "$WT" reset -q --hard "$PIN"
+"$P/scripts/apply.sh" --force >"$T_OUT" 2>&1
+check "a three-way conflict stops apply and names the conflicting file" grep -q "does not apply (files: drivers/d2.c)" "$T_OUT"
+check "the conflicting file is left with conflict markers" grep -q '^<<<<<<<' "$WT/drivers/d2.c"
+cp "$W/patches.1/0001-drivers-Change-d1.patch" "$P/patches/"
+mv "$W/p2.ok" "$P/patches/0002-drivers-Change-d2.patch"
+expect "apply --force recovers from a three-way conflict" 0 "applied 3 patches" "$P/scripts/apply.sh" --force
+check "the conflicted files are kept in a stash entry" sh -c "git -C '$WT' stash show -p stash@{0} | grep -q '<<<<<<<'"
+rm -rf "$WT"
+expect "apply recreates a deleted work tree" 0 "applied 3 patches" "$P/scripts/apply.sh"
+run diff -r "$W/patches.1" "$P/patches"
+check "the bad cases left patches/ as it was" test "$RC" = 0
 
 # --- interrupted apply ------------------------------------------------------
 P2=$W/proj2
