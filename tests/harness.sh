@@ -46,6 +46,30 @@ expect() {
 	fi
 }
 
+# t_scratch NAME: $W, a scratch directory removed at exit together with the
+# kernel worktree $W/linux and its branch $T_BRANCH, where a test made them.
+t_scratch() {
+	W=$(mktemp -d "${TMPDIR:-/tmp}/ksa-$1.XXXXXX")
+	T_BRANCH=ksa-$1-$$
+	trap t_cleanup EXIT
+}
+
+t_cleanup() {
+	local common
+	if common=$(git -C "$W/linux" rev-parse --path-format=absolute --git-common-dir 2>/dev/null); then
+		git --git-dir="$common" worktree remove --force "$W/linux" >/dev/null 2>&1
+		git --git-dir="$common" branch -q -D "$T_BRANCH" >/dev/null 2>&1
+	fi
+	rm -rf "$W"
+}
+
+# t_project DIR: a copy of the project (tooling, series, configs, rules).
+t_project() {
+	mkdir -p "$1"
+	cp -r "$KSA_ROOT/scripts" "$KSA_ROOT/patches" "$KSA_ROOT/series" "$KSA_ROOT/base-commit" \
+		"$KSA_ROOT/configs" "$KSA_ROOT/cocci" "$KSA_ROOT/checkpatch.ignore" "$1/"
+}
+
 t_summary() {
 	rm -f "$T_OUT"
 	printf '%d passed, %d failed, %d skipped\n' "$T_PASS" "$T_FAIL" "$T_SKIP"

@@ -22,8 +22,7 @@ case ${1:-} in
 *) usage_error "unknown argument '$1'" ;;
 esac
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/ksa-series.XXXXXX")
-trap 'git --git-dir="$KSA_CACHE/linux.git" worktree remove --force "$W/linux" >/dev/null 2>&1; rm -rf "$W"' EXIT
+t_scratch series
 pin=$(base_get import-commit)
 
 # A second import into an empty cache must give the pinned commit id.
@@ -37,11 +36,11 @@ fi
 expect "the base is available (cache, tarball or apt) and matches base-commit" 0 "$pin" "$KSA_ROOT/scripts/fetch-base.sh"
 
 P=$W/project
-mkdir -p "$P"
-cp -r "$KSA_ROOT/scripts" "$KSA_ROOT/patches" "$KSA_ROOT/series" "$KSA_ROOT/base-commit" "$P/"
+t_project "$P"
 expect "the series applies to the pinned base" 0 "applied [0-9]+ patches" \
-	"$P/scripts/apply.sh" --work-tree "$W/linux" --branch "ksa-test-$$"
-expect "the series exports again" 0 "exported" "$P/scripts/export.sh" --work-tree "$W/linux" --branch "ksa-test-$$"
+	"$P/scripts/apply.sh" --work-tree "$W/linux" --branch "$T_BRANCH"
+rm -f "$P"/patches/*.patch "$P/series"
+expect "the series exports again" 0 "exported" "$P/scripts/export.sh" --work-tree "$W/linux" --branch "$T_BRANCH"
 run diff -r "$KSA_ROOT/patches" "$P/patches"
 check "apply then export reproduces patches/ byte for byte" test "$RC" = 0
 run diff "$KSA_ROOT/series" "$P/series"

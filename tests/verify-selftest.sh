@@ -24,13 +24,10 @@ case ${1:-} in
 *) usage_error "unknown argument '$1'" ;;
 esac
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/ksa-verify-selftest.XXXXXX")
-trap 'git --git-dir="$KSA_CACHE/linux.git" worktree remove --force "$W/linux" >/dev/null 2>&1; rm -rf "$W"' EXIT
+t_scratch verify-selftest
 P=$W/project
-mkdir -p "$P"
-cp -r "$KSA_ROOT/scripts" "$KSA_ROOT/patches" "$KSA_ROOT/series" "$KSA_ROOT/base-commit" \
-	"$KSA_ROOT/configs" "$KSA_ROOT/cocci" "$KSA_ROOT/checkpatch.ignore" "$P/"
-br=ksa-selftest-$$
+t_project "$P"
+br=$T_BRANCH
 "$P/scripts/apply.sh" --work-tree "$W/linux" --branch "$br" >"$T_OUT" 2>&1 || { t_fail "apply the series" "$T_OUT"; t_summary; exit; }
 g() { GIT_AUTHOR_DATE=2026-11-24T12:00:00+0000 git -C "$W/linux" -c "user.name=$KSA_NAME" -c "user.email=$KSA_EMAIL" "$@"; }
 n=$(grep -vc '^#' "$P/series")
@@ -57,7 +54,7 @@ step_evidence() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); p
 cp "$W/verify.log" "$T_OUT"
 check "the first failure is reported as step 2, the patch that breaks the build" \
 	test "$(python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["first_failure"]; print(f["step"], f["check"])' "$json" 2>/dev/null)" = "2 build-x86_64"
-check "the failing step's evidence names the compiler error" sh -c "grep -q 'vfio_assert_device_open_broken' <<'E'
+check "the failing step's evidence names the compiler error in the broken file" sh -c "grep -q 'vfio_main.c:.*error' <<'E'
 $(step_evidence 2 build-x86_64)
 E"
 check "step 3 fails with the new warning (unused variable)" sh -c "[ '$(step_status 3 build-x86_64)' = fail ] && grep -q 'unused_for_test' <<'E'
