@@ -46,6 +46,16 @@ expect() {
 	fi
 }
 
+# t_no_args ARGS...: for a test script that takes no arguments but --help
+# (the script defines usage).
+t_no_args() {
+	case ${1:-} in
+	-h | --help) usage; exit 0 ;;
+	'') ;;
+	*) usage_error "unknown argument '$1'" ;;
+	esac
+}
+
 # t_scratch NAME: $W, a scratch directory removed at exit together with the
 # kernel worktree $W/linux and its branch $T_BRANCH, where a test made them.
 t_scratch() {

@@ -16,11 +16,7 @@ Prints TAP lines and a closing "N passed, N failed, N skipped" line.
 Exit codes: 0 all passed, 1 a test failed, 2 bad usage.
 USAGE
 }
-case ${1:-} in
--h | --help) usage; exit 0 ;;
-'') ;;
-*) usage_error "unknown argument '$1'" ;;
-esac
+t_no_args "$@"
 
 t_scratch series
 pin=$(base_get import-commit)

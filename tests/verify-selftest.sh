@@ -18,11 +18,7 @@ incremental.  Prints TAP lines and a closing "N passed, N failed" line.
 Exit codes: 0 all passed, 1 a test failed, 2 bad usage.
 USAGE
 }
-case ${1:-} in
--h | --help) usage; exit 0 ;;
-'') ;;
-*) usage_error "unknown argument '$1'" ;;
-esac
+t_no_args "$@"
 
 t_scratch verify-selftest
 P=$W/project
