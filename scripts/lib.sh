@@ -265,9 +265,13 @@ kconfig() {
 	out=$(realpath "$2")
 	shift 3
 	kmake "$src" "$out" "$arch" tinyconfig >/dev/null
-	for frag in "$@"; do
-		grep -E '^(CONFIG_|# CONFIG_)' "$frag" >>"$out/.config"
-	done
+	# The fragments' options replace tinyconfig's lines (no "override"
+	# warnings), then are appended in order: the last fragment wins.
+	awk 'function opt(l) { if (match(l, /CONFIG_[A-Za-z0-9_]+/)) return substr(l, RSTART, RLENGTH); return "" }
+	     FILENAME != ARGV[ARGC - 1] { if ($0 ~ /^(# )?CONFIG_/) drop[opt($0)] = 1; next }
+	     !($0 ~ /^(# )?CONFIG_/ && opt($0) in drop)' "$@" "$out/.config" >"$out/.config.tiny"
+	grep -hE '^(CONFIG_|# CONFIG_)' "$@" >>"$out/.config.tiny"
+	mv "$out/.config.tiny" "$out/.config"
 	kmake "$src" "$out" "$arch" olddefconfig >/dev/null
 	kconfig_check "$out" "$@"
 }

@@ -23,6 +23,8 @@ PACKAGES=(
 	'kmod:module handling'
 	'rsync:make headers_install'
 	'python3:kunit.py and kernel scripts'
+	'python3-ply:checkpatch SPDX license check (scripts/spdxcheck.py)'
+	'python3-git:checkpatch SPDX license check (scripts/spdxcheck.py)'
 	'ccache:incremental builds'
 	'gcc-s390x-linux-gnu:s390 cross builds'
 	'gcc-aarch64-linux-gnu:arm64 cross builds'
@@ -32,7 +34,8 @@ PACKAGES=(
 	'qemu-system-misc:qemu-system-s390x'
 	'qemu-system-arm:qemu-system-aarch64'
 	'qemu-system-x86:qemu-system-x86_64'
-	'busybox-static:initramfs for the QEMU tests'
+	'libc6-dev-arm64-cross:static arm64 init and KVM selftests for QEMU'
+	'libc6-dev-s390x-cross:static s390x init for QEMU'
 	'coccinelle:cocci/ rules and make coccicheck'
 	'sparse:make C=1'
 	'b4:review and mailing of the series'
@@ -86,7 +89,10 @@ export DEBIAN_FRONTEND=noninteractive
 log "apt-get update"
 apt-get -q update >&2 || die "$EX_ENV" "apt-get update failed: check the machine's package sources"
 for pkg in "${missing[@]}"; do
-	apt-cache policy "$pkg" 2>/dev/null | grep -q '^ *Candidate: [^(]' ||
+	# Not a pipe into grep -q: under pipefail apt-cache's SIGPIPE would
+	# count as a failure.
+	policy=$(apt-cache policy "$pkg" 2>/dev/null) || policy=
+	grep -q '^ *Candidate: [^(]' <<<"$policy" ||
 		die "$EX_ENV" "Debian package $pkg is not available from this machine's package sources"
 done
 log "installing ${#missing[@]} packages"

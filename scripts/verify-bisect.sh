@@ -15,7 +15,13 @@ arm64) and compare the warnings with those of all earlier steps: a new one
 fails the step.  Each patch also goes through checkpatch.pl --strict (minus
 the reasoned ignores in checkpatch.ignore), kernel-doc on the files it
 changes, the Coccinelle rules in cocci/ and a selection of the kernel's, and
-a comparison of 'make headers_install' with the base.
+a comparison of 'make headers_install' with the base for x86_64, arm64 and
+s390: only the expected headers may be added (linux/kvm-generic.h on x86_64
+and arm64, the arm64 KVM UAPI on s390) and a changed header must keep its
+ABI, compared by scripts/uapi-abi.sh (constants such as ioctl numbers, and
+struct layouts, compiled for each architecture).  The x86_64, arm64 and s390
+configurations build with CONFIG_UAPI_HEADER_TEST, so every installed header
+must also compile on its own.
 
 The matrix (configs/*.config on top of tinyconfig):
   x86_64-kvm, arm64-kvm, s390-kvm   every step
@@ -435,27 +441,56 @@ install_headers() {
 	kmake "$VT" "$KSA_OUT/headers-$a" "$a" INSTALL_HDR_PATH="$dest" headers_install >/dev/null 2>&1
 }
 
+# The installed headers of a step against the base's: a header may only be
+# added where the series expects one (linux/kvm-generic.h on x86_64 and
+# arm64, the arm64 KVM UAPI under arch/ on s390), none may go, and a changed
+# header must keep its ABI (scripts/uapi-abi.sh: ioctl numbers and other
+# constants, struct layouts, compiled for the architecture).
 check_headers() {
-	local step=$1 a diffs bad=
+	local step=$1 a diffs line rel dir old new changed bad='' abi msg
 	have_result "$step" uapi && return
 	for a in "${HEADER_ARCHES[@]}"; do
 		if ! install_headers 0 "$a" || ! install_headers "$step" "$a"; then
 			bad="$bad"$'\n'"$a: make headers_install failed"
 			continue
 		fi
-		diffs=$(diff -rq "$RES/$base/headers-$a/include" "$RES/${commits[$step]}/headers-$a/include" 2>&1 |
-			sed "s#$RES/[^/]*/headers-$a/include/##g" || true)
-		[ -z "$diffs" ] && continue
-		case $a in
-		s390) diffs=$(printf '%s\n' "$diffs" | grep -v -E '^Only in .*include/?[^:]*: arch$|^Only in arch' || true) ;;
-		*) diffs=$(printf '%s\n' "$diffs" | grep -v -E '^Only in .*linux: kvm-generic\.h$' || true) ;;
-		esac
-		[ -z "$diffs" ] || bad="$bad"$'\n'"$a: $diffs (an ABI comparison of changed headers is not implemented: any change fails)"
+		old=$RES/$base/headers-$a
+		new=$RES/${commits[$step]}/headers-$a
+		diffs=$(diff -rq "$old/include" "$new/include" 2>&1 || true)
+		changed=()
+		while IFS= read -r line; do
+			[ -n "$line" ] || continue
+			case $line in
+			"Files $old/include/"*" differ")
+				rel=${line#"Files $old/include/"}
+				changed+=("${rel%% and *}")
+				;;
+			"Only in $new/include"*)
+				rel=${line#"Only in $new/include"}
+				dir=${rel#/}
+				dir=${dir%%: *}
+				rel=${dir:+$dir/}${line##*: }
+				case $a:$rel in
+				x86_64:linux/kvm-generic.h | arm64:linux/kvm-generic.h) ;;
+				s390:arch | s390:arch/arm64 | s390:arch/arm64/*) ;;
+				*) bad="$bad"$'\n'"$a: new installed header $rel" ;;
+				esac
+				;;
+			*)
+				msg=${line//"$old/include/"/}
+				bad="$bad"$'\n'"$a: ${msg//"$new/include/"/}"
+				;;
+			esac
+		done <<<"$diffs"
+		[ ${#changed[@]} -gt 0 ] || continue
+		if ! abi=$("$KSA_ROOT/scripts/uapi-abi.sh" --compare "$a" "$old" "$new" "${changed[@]}" 2>&1); then
+			bad="$bad"$'\n'"$a: the ABI of ${changed[*]} changed:"$'\n'"$(head -n 40 <<<"$abi")"
+		fi
 	done
 	if [ -n "$bad" ]; then
 		printf '%s\n' "${bad#$'\n'}" | put_result "$step" uapi fail
 	else
-		echo "installed headers as the base (x86_64, arm64, s390)" | put_result "$step" uapi pass
+		echo "installed headers as the base, same ABI (x86_64, arm64, s390)" | put_result "$step" uapi pass
 	fi
 }
 

@@ -15,12 +15,16 @@ Install what the tests need (scripts/setup.sh), then run, in order:
   verify-bisect  scripts/verify-bisect.sh: every patch, every architecture
   verify-selftest  tests/verify-selftest.sh: verify-bisect catches a broken
                  and a warning patch at the right steps
+  runtime        tests/runtime.sh: arm64 KVM selftests (base and tip
+                 compared), KUnit on arm64 and s390, s390 boot checks
+                 under QEMU
 
 Each suite's result and time is printed; the last line sums them up as
 "N passed, N failed, N skipped".  KSA_BASE_TARBALL or KSA_BASE_GIT_TREE
 tell where the pinned base comes from (see scripts/fetch-base.sh).
 
-  --quick   skip verify-bisect and verify-selftest (the kernel builds),
+  --quick   skip verify-bisect, verify-selftest and runtime (the kernel
+            builds),
             and say so in the summary
 
 Exit codes: 0 everything passed, 1 something failed, 2 bad usage, 3 the
@@ -85,10 +89,12 @@ suite series "$KSA_ROOT/tests/series.sh"
 if [ "$quick" = 0 ]; then
 	suite verify-bisect "$KSA_ROOT/scripts/verify-bisect.sh"
 	suite verify-selftest "$KSA_ROOT/tests/verify-selftest.sh"
+	suite runtime "$KSA_ROOT/tests/runtime.sh"
 else
-	skip=$((skip + 2))
+	skip=$((skip + 3))
 	summary+=("verify-bisect    skipped (--quick): the per-patch kernel builds did not run")
 	summary+=("verify-selftest  skipped (--quick)")
+	summary+=("runtime          skipped (--quick): no kernel was built or booted")
 fi
 
 printf '\n=== summary (%s)\n' "$(elapsed)"

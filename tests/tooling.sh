@@ -254,6 +254,49 @@ run diff -r "$W/patches.2" "$P2/patches"
 check "after the interruption the round trip of 200 patches is byte-identical" \
 	test "$RC" = 0 -a "$(grep -vc '^#' "$P2/series")" = 200
 
+# --- UAPI ABI comparison ----------------------------------------------------
+A=$W/abi
+mkdir -p "$A/old/include/linux"
+cat >"$A/old/include/linux/t.h" <<'HDR'
+#ifndef _T_H
+#define _T_H
+struct t_s {
+	unsigned long long a;
+	unsigned int b;
+};
+#define T_IOC ((1U << 30) | (sizeof(struct t_s) << 16) | 0x7801)
+#define T_FLAG 0x10
+#define T_NAME "not a number"
+enum { T_A = 1, T_B = 2 };
+#endif
+HDR
+abi() { "$KSA_ROOT/scripts/uapi-abi.sh" "$@"; }
+cp -r "$A/old" "$A/same"
+expect "uapi-abi: identical headers have the same ABI" 0 "" abi --compare x86_64 "$A/old" "$A/same" linux/t.h
+run abi x86_64 "$A/old" linux/t.h
+check "uapi-abi: the dump has the ioctl number, the enumerators and the layout" \
+	grep -qx 'const T_IOC = 1074821121' "$T_OUT"
+check "uapi-abi: ... and the enumerators, but no string macro" \
+	sh -c "grep -qx 'const T_B = 2' '$T_OUT' && ! grep -q T_NAME '$T_OUT'"
+check "uapi-abi: ... and the member offsets and sizes" grep -Eq 'int +b; +/\* +8 +4 \*/' "$T_OUT"
+cp -r "$A/old" "$A/moved"
+sed -i '/#define T_FLAG/d; s|#define _T_H|#define _T_H\n#include <linux/t-generic.h>|' "$A/moved/include/linux/t.h"
+printf '#define T_FLAG 0x10\n' >"$A/moved/include/linux/t-generic.h"
+expect "uapi-abi: a definition moved to an included header keeps the ABI" 0 "" \
+	abi --compare x86_64 "$A/old" "$A/moved" linux/t.h linux/t-generic.h
+cp -r "$A/old" "$A/layout"
+sed -i 's/unsigned long long a;/unsigned int a;/' "$A/layout/include/linux/t.h"
+expect "uapi-abi: a changed member type changes the layout and the ioctl number" 1 \
+	'^\+const T_IOC = 1074296833' abi --compare x86_64 "$A/old" "$A/layout" linux/t.h
+cp -r "$A/old" "$A/enum"
+sed -i 's/T_B = 2/T_B = 3/' "$A/enum/include/linux/t.h"
+expect "uapi-abi: a changed enumerator is an ABI change" 1 '^\+const T_B = 3' \
+	abi --compare x86_64 "$A/old" "$A/enum" linux/t.h
+cp -r "$A/old" "$A/broken"
+echo 'struct t_s x y;' >>"$A/broken/include/linux/t.h"
+expect "uapi-abi: a header that does not compile is exit 4" 4 "do not compile" \
+	abi --compare x86_64 "$A/old" "$A/broken" linux/t.h
+
 # --- command line -----------------------------------------------------------
 for s in "$KSA_ROOT"/scripts/*.sh "$KSA_ROOT"/tests/*.sh; do
 	case $s in */lib.sh | */harness.sh) continue ;; esac

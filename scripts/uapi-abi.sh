@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Dump or compare the ABI of installed UAPI headers, compiled for one
+# architecture.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	cat <<USAGE
+Usage: $KSA_PROG ARCH DIR HEADER...
+       $KSA_PROG --compare ARCH OLD-DIR NEW-DIR HEADER...
+
+Print the ABI that the installed UAPI headers HEADER... (paths under
+DIR/include, for example linux/kvm.h) define for ARCH, as compiled by the
+ARCH cross compiler, without running anything:
+
+  const NAME = VALUE     every object-like macro and enumerator of the
+                         headers that is an integer constant (ioctl
+                         numbers, flags, capabilities, register ids)
+  struct NAME { ... }    every struct and union, with the offset and size
+                         of each member (pahole on a -g object)
+
+The dump is sorted, so a definition that moves from one header to another
+that the first includes does not change it.  With --compare, dump OLD-DIR
+and NEW-DIR for the same headers and print the differences (a unified
+diff); headers missing in OLD-DIR are left out of both sides.
+
+DIR is what 'make headers_install INSTALL_HDR_PATH=DIR' made.
+
+Exit codes: 0 same ABI (or a dump), 1 the ABI differs, 2 bad usage, 3 a
+tool is missing, 4 the headers do not compile.
+USAGE
+}
+
+compare=0
+case ${1:-} in
+-h | --help) usage; exit 0 ;;
+--compare) compare=1; shift ;;
+-*) usage_error "unknown argument '$1'" ;;
+esac
+if [ "$compare" = 1 ]; then
+	[ $# -ge 4 ] || usage_error "--compare needs ARCH OLD-DIR NEW-DIR HEADER..."
+else
+	[ $# -ge 3 ] || usage_error "needs ARCH DIR HEADER..."
+fi
+need_cmd pahole:dwarves
+arch=$1
+shift
+cross=$(cross_prefix "$arch") || die "$EX_ENV" "no cross compiler for $arch: run scripts/setup.sh"
+need_cmd "${cross}gcc"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ksa-abi.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# dump DIR HEADER...: the sorted ABI dump on stdout.
+dump() {
+	local dir=$1 d=$tmp/$RANDOM h i
+	shift
+	dir=$(realpath "$dir")
+	mkdir -p "$d"
+	for h in "$@"; do printf '#include <%s>\n' "$h"; done >"$d/tu.c"
+	cc() { "${cross}gcc" -nostdinc -isystem "$dir/include" -w "$@"; }
+	# The headers must compile on their own (no libc: -nostdinc).
+	cc -fsyntax-only "$d/tu.c" 2>"$d/err" ||
+		{ sed 's/^/  /' "$d/err" >&2; die "$EX_BASE" "$arch: $* do not compile from $dir"; }
+
+	# Integer constants: the headers' object-like macros and enumerators.
+	# Those that are not integer constant expressions do not compile and
+	# are dropped, round by round.
+	cc -E -dD "$d/tu.c" | awk -v dir="$dir/" '
+		/^# [0-9]+ "/ { f = $3; gsub(/"/, "", f); mine = index(f, dir) == 1; next }
+		mine && /^#define [A-Za-z_][A-Za-z0-9_]* ./ { print $2 }' | sort -u >"$d/names"
+	pahole_enums "$d" >>"$d/names"
+	sort -u -o "$d/names" "$d/names"
+	for i in 1 2 3 4 5 6 7 8; do
+		{
+			cat "$d/tu.c"
+			# The array size refuses what is not an integer constant (a
+			# string's address is a valid initialiser too).
+			awk '{ printf "enum { __abi_e_%s = sizeof(char[0 * (%s) + 1]) }; unsigned long long __abi_%s = (unsigned long long)(%s);\n", $1, $1, $1, $1 }' "$d/names"
+		} >"$d/c.c"
+		if cc -S -o "$d/c.s" "$d/c.c" 2>"$d/err"; then
+			break
+		fi
+		# Drop the names of the lines that failed.
+		grep -oE 'c\.c:[0-9]+' "$d/err" | cut -d: -f2 | sort -un |
+			awk -v n="$(wc -l <"$d/tu.c")" '{ print $1 - n }' >"$d/bad"
+		[ -s "$d/bad" ] || { cat "$d/err" >&2; die "$EX_BASE" "$arch: constants of $* do not compile"; }
+		awk 'NR == FNR { bad[$1] = 1; next } !(FNR in bad)' "$d/bad" "$d/names" >"$d/names.new"
+		mv "$d/names.new" "$d/names"
+		[ "$i" != 8 ] || die "$EX_BASE" "$arch: constants of $* do not settle"
+	done
+	awk '
+		/^__abi_[A-Za-z0-9_]+:/ { name = substr($1, 7, length($1) - 7); next }
+		name != "" && $1 ~ /^\.(quad|xword|8byte|dword)$/ { printf "const %s = %s\n", name, $2; name = ""; next }
+		name != "" && $1 == ".zero" { printf "const %s = 0\n", name; name = ""; next }
+		' "$d/c.s" | sort
+
+	# Layouts: every struct and union the headers declare, sorted by name,
+	# without pahole's hole, padding and cacheline comments.
+	cc -g -fno-eliminate-unused-debug-types -c -o "$d/tu.o" "$d/tu.c"
+	pahole --suppress_aligned_attribute --suppress_packed "$d/tu.o" 2>/dev/null |
+		sed -E 's#^([[:space:]]*)/\* size: ([0-9]+),.*\*/$#\1/* size: \2 */#; /^[[:space:]]*\/\* *(sum|last|paddings|padding|forced|XXX|---|bit_padding|holes|BRAIN)[^*]*\*\/$/d' |
+		awk '
+		/^(struct|union) [^ ]+ \{/ { key = $1 " " $2; body = $0; inb = 1; next }
+		inb { body = body "\001" $0 }
+		inb && /^\};/ { print key "\t" body; inb = 0 }' |
+		sort -t "$(printf '\t')" -k1,1 -u | cut -f2- | tr '\001' '\n'
+}
+
+# pahole_enums DIR: the enumerators of the TU in DIR (from its DWARF).
+pahole_enums() {
+	local d=$1
+	cc -g -fno-eliminate-unused-debug-types -c -o "$d/enum.o" "$d/tu.c" || return 0
+	"${cross}readelf" --debug-dump=info "$d/enum.o" 2>/dev/null |
+		awk '/DW_TAG_enumerator/ { e = 1; next } e && /DW_AT_name/ { print $NF; e = 0 }' |
+		grep -E '^[A-Za-z_][A-Za-z0-9_]*$' || true
+}
+
+if [ "$compare" = 0 ]; then
+	dump "$@"
+	exit 0
+fi
+old=$1 new=$2
+shift 2
+present=()
+for h in "$@"; do
+	[ -f "$new/include/$h" ] || die "$EX_USAGE" "$new/include/$h does not exist"
+	[ -f "$old/include/$h" ] && present+=("$h")
+done
+[ ${#present[@]} -gt 0 ] || exit 0
+dump "$old" "${present[@]}" >"$tmp/old" || exit
+dump "$new" "${present[@]}" >"$tmp/new" || exit
+if diff -u --label "$arch: old" --label "$arch: new" "$tmp/old" "$tmp/new"; then
+	exit 0
+fi
+exit "$EX_FAIL"

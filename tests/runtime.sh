@@ -1,0 +1,421 @@
+#!/usr/bin/env bash
+# Runtime tests under QEMU: the KVM selftests on arm64 (base and series tip
+# compared), KUnit on arm64 and s390 through kunit.py, the s390 boot checks,
+# and a deliberately broken run that must be caught.
+# shellcheck source=tests/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+
+usage() {
+	cat <<USAGE
+Usage: $KSA_PROG [--arch arm64|s390] [--no-break-check]
+
+Build bootable kernels (tinyconfig + configs/ARCH-kvm.config +
+configs/boot-ARCH.config) with the test series tests/patches applied on top,
+boot them under QEMU (TCG) with an initramfs holding the project's static
+init (tests/runtime/init.c), and check:
+
+  arm64  the base and the series tip boot at EL2 and initialise KVM (VHE);
+         the KVM selftests of tests/runtime/arm64-selftests.list pass on the
+         base, and the tip gives exactly the same results; KUnit
+         (tools/testing/kunit/kunit.py exec) passes on both
+  s390   the series tip boots, nothing WARNs, /proc/cpuinfo has no "sae",
+         kvm.ko refuses to load without SIE (ENODEV); KUnit passes
+  break  the same checks fail on a kernel whose KVM does not initialise
+         (arm64 tip booted with kvm-arm.mode=none): the tests can fail
+
+Kernels and selftests are kept per commit and configuration in
+build/runtime-cache, so a rerun only boots.  Console logs of every boot are
+kept in build/runtime-logs.  The closing line is
+"runtime: N passed, N failed, N skipped".
+
+  --arch ARCH        only this architecture (default: arm64 and s390)
+  --no-break-check   leave out the broken-kernel run
+
+Environment: KSA_RUNTIME_TREE (kernel work tree, default build/runtime),
+KSA_RUNTIME_CACHE, KSA_RUNTIME_LOGS, KSA_OUT (build directories).
+
+Exit codes: 0 everything passed, 1 a test failed, 2 bad usage, 3 the
+environment is missing something (run scripts/setup.sh).
+USAGE
+}
+
+arches=(arm64 s390)
+break_check=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--arch)
+		[ $# -ge 2 ] || usage_error "--arch needs a value"
+		case $2 in arm64 | s390) arches=("$2") ;; *) usage_error "--arch: arm64 or s390, not '$2'" ;; esac
+		shift 2 ;;
+	--no-break-check) break_check=0; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage_error "unknown argument '$1'" ;;
+	esac
+done
+for c in qemu-system-aarch64:qemu-system-arm qemu-system-s390x:qemu-system-misc \
+	aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu s390x-linux-gnu-gcc:gcc-s390x-linux-gnu \
+	python3:python3 timeout:coreutils; do
+	need_cmd "$c"
+done
+for f in /usr/aarch64-linux-gnu/lib/libc.a /usr/s390x-linux-gnu/lib/libc.a; do
+	[ -f "$f" ] || die "$EX_ENV" "$f is missing (libc6-dev-*-cross): run scripts/setup.sh"
+done
+
+RT=${KSA_RUNTIME_TREE:-$KSA_ROOT/build/runtime}
+CACHE=${KSA_RUNTIME_CACHE:-$KSA_ROOT/build/runtime-cache}
+LOGS=${KSA_RUNTIME_LOGS:-$KSA_ROOT/build/runtime-logs}
+OUT=${KSA_OUT:-$KSA_ROOT/build/out}
+TD=$KSA_ROOT/tests/runtime
+mkdir -p "$CACHE" "$LOGS"
+# What this run uses from the cache (written from command substitutions).
+USED=$CACHE/.used
+: >"$USED"
+T0=$(date +%s)
+say() { printf '# [%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
+rgit() { GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL hgit -C "$RT" "$@"; }
+
+# --- the commits: base and tip, each with the test series on top ---------
+base_out=$("$KSA_ROOT/scripts/fetch-base.sh")
+base_gitdir=$(sed -n 1p <<<"$base_out")
+base=$(sed -n 2p <<<"$base_out")
+if ! is_git_work_tree "$RT"; then
+	git --git-dir="$base_gitdir" worktree prune
+	git --git-dir="$base_gitdir" worktree add -q -f --detach "$RT" "$base"
+fi
+
+# am_onto COMMIT PATCH...: the commit the patches make on top of COMMIT.
+# git am with the committer date taken from the author date gives the same
+# id on every machine, so kernels can be kept by commit id.
+am_onto() {
+	local onto=$1 p
+	shift
+	rgit am --abort >/dev/null 2>&1 || true
+	rgit checkout -q -f --detach "$onto"
+	for p in "$@"; do
+		if ! rgit am -q -3 --committer-date-is-author-date "$p" >/dev/null 2>&1; then
+			rgit am --abort >/dev/null 2>&1 || true
+			die "$EX_FAIL" "${p#"$KSA_ROOT"/} does not apply in $RT"
+		fi
+	done
+	rgit rev-parse HEAD
+}
+mapfile -t series < <(series_list "$KSA_ROOT/series" | sed "s|^|$KSA_ROOT/patches/|")
+shopt -s nullglob
+test_patches=("$TD"/../patches/*.patch)
+shopt -u nullglob
+say "applying ${#series[@]} series patches and ${#test_patches[@]} test patches in ${RT#"$KSA_ROOT"/}"
+tip=$(am_onto "$base" "${series[@]}") || exit
+declare -A commit
+commit[base]=$(am_onto "$base" "${test_patches[@]}") || exit
+commit[tip]=$(am_onto "$tip" "${test_patches[@]}") || exit
+say "base ${base:0:12} (+tests ${commit[base]:0:12}), tip ${tip:0:12} (+tests ${commit[tip]:0:12})"
+
+# --- kernels, kept per commit and configuration ---------------------------
+frags() { printf '%s\n' "$KSA_ROOT/configs/$1-kvm.config" "$KSA_ROOT/configs/boot-$1.config"; }
+image_path() { case $1 in arm64) echo arch/arm64/boot/Image.gz ;; s390) echo arch/s390/boot/bzImage ;; esac; }
+cfg_key() {
+	local a=$1
+	{
+		mapfile -t f < <(frags "$a")
+		cat "${f[@]}"
+		"$(cross_prefix "$a")gcc" --version | head -n 1
+	} | sha256sum | cut -c1-12
+}
+
+# kernel ARCH VARIANT: the cache directory of that kernel, built if needed.
+kernel() {
+	local a=$1 v=$2 c=${commit[$2]} dir o t
+	dir=$CACHE/kernel-$a-${c:0:12}-$(cfg_key "$a")
+	echo "$dir" >>"$USED"
+	if [ -f "$dir/done" ]; then
+		echo "$dir"
+		return
+	fi
+	o=$OUT/runtime-$a
+	say "building the $a kernel of the $v (${c:0:12}) in ${o#"$KSA_ROOT"/}" >&2
+	t=$(date +%s)
+	rgit checkout -q -f --detach "$c"
+	mapfile -t f < <(frags "$a")
+	kconfig "$RT" "$o" "$a" "${f[@]}" >&2
+	kmake "$RT" "$o" "$a" "$(basename "$(image_path "$a")")" modules >"$LOGS/build-$a-$v.log" 2>&1 ||
+		{ tail -n 30 "$LOGS/build-$a-$v.log" >&2; die "$EX_FAIL" "the $a kernel of the $v does not build"; }
+	rm -rf "$dir.tmp"
+	mkdir -p "$dir.tmp/$(dirname "$(image_path "$a")")" "$dir.tmp/usr" "$dir.tmp/modules"
+	cp "$o/$(image_path "$a")" "$dir.tmp/$(image_path "$a")"
+	cp "$o/.config" "$dir.tmp/.config"
+	cp "$o/usr/gen_init_cpio" "$dir.tmp/usr/"
+	find "$o" -name '*.ko' -exec cp {} "$dir.tmp/modules/" \;
+	touch "$dir.tmp/done"
+	rm -rf "$dir"
+	mv "$dir.tmp" "$dir"
+	say "built in $(($(date +%s) - t)) s" >&2
+	echo "$dir"
+}
+
+# --- the KVM selftests, built once from the base --------------------------
+selftests_list() { grep -Ev '^[[:space:]]*(#|$)' "$TD/arm64-selftests.list"; }
+selftests() {
+	local dir hdr o t names
+	dir=$CACHE/selftests-arm64-${commit[base]:0:12}-$({
+		cat "$TD/arm64-selftests.list"
+		aarch64-linux-gnu-gcc --version | head -n 1
+	} | sha256sum | cut -c1-12)
+	echo "$dir" >>"$USED"
+	if [ -f "$dir/done" ]; then
+		echo "$dir"
+		return
+	fi
+	o=$OUT/runtime-selftests-arm64
+	hdr=$o/headers
+	say "building the arm64 KVM selftests of the base" >&2
+	t=$(date +%s)
+	rgit checkout -q -f --detach "${commit[base]}"
+	kmake "$RT" "$OUT/runtime-arm64" arm64 headers_install INSTALL_HDR_PATH="$hdr" >/dev/null
+	mapfile -t names < <(selftests_list | awk '{ print $1 }')
+	make -s -C "$RT/tools/testing/selftests/kvm" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
+		CC="ccache aarch64-linux-gnu-gcc" OUTPUT="$o" KHDR_INCLUDES="-isystem $hdr/include" \
+		USERLDFLAGS=-static -j"$(nproc)" "${names[@]/#/$o/}" >"$LOGS/build-selftests-arm64.log" 2>&1 ||
+		{ tail -n 30 "$LOGS/build-selftests-arm64.log" >&2; die "$EX_FAIL" "the arm64 KVM selftests do not build"; }
+	rm -rf "$dir.tmp"
+	mkdir -p "$dir.tmp"
+	for n in "${names[@]}"; do
+		mkdir -p "$dir.tmp/$(dirname "$n")"
+		cp "$o/$n" "$dir.tmp/$n"
+	done
+	touch "$dir.tmp/done"
+	rm -rf "$dir"
+	mv "$dir.tmp" "$dir"
+	say "built $(selftests_list | wc -l) selftests in $(($(date +%s) - t)) s" >&2
+	echo "$dir"
+}
+
+# init ARCH: the static init for ARCH.
+init_bin() {
+	local a=$1 gcc out
+	case $a in arm64) gcc=aarch64-linux-gnu-gcc ;; s390) gcc=s390x-linux-gnu-gcc ;; esac
+	out=$CACHE/init-$a-$(cat "$TD/init.c" <("$gcc" --version) | sha256sum | cut -c1-12)
+	echo "$out" >>"$USED"
+	if [ ! -x "$out" ]; then
+		"$gcc" -static -O2 -Wall -Wextra -Werror -o "$out.tmp" "$TD/init.c" >&2 ||
+			die "$EX_FAIL" "tests/runtime/init.c does not build for $a"
+		mv "$out.tmp" "$out"
+	fi
+	echo "$out"
+}
+
+# initrd KERNEL-DIR INIT PLAN OUTPUT [GUEST-PATH=HOST-PATH...]
+initrd() {
+	local kdir=$1 init=$2 plan=$3 out=$4 list d
+	shift 4
+	list=$out.list
+	{
+		printf 'dir /dev 0755 0 0\nnod /dev/console 0600 0 0 c 5 1\n'
+		printf 'dir /proc 0755 0 0\ndir /sys 0755 0 0\ndir /tmp 01777 0 0\n'
+		printf 'file /init %s 0755 0 0\nfile /plan %s 0644 0 0\n' "$init" "$plan"
+		for m in "$@"; do
+			d=$(dirname "${m%%=*}")
+			while [ "$d" != / ]; do echo "dir $d 0755 0 0"; d=$(dirname "$d"); done | tac
+			printf 'file %s %s 0755 0 0\n' "${m%%=*}" "${m#*=}"
+		done | awk '!seen[$0]++'
+	} >"$list"
+	"$kdir/usr/gen_init_cpio" -t 0 "$list" >"$out"
+}
+
+# boot ARCH KERNEL-DIR INITRD LOG TIMEOUT [CMDLINE...]: boot, log the console.
+boot() {
+	local a=$1 kdir=$2 rd=$3 log=$4 tmo=$5 rc=0
+	shift 5
+	case $a in
+	arm64)
+		# pauth-impdef: QEMU's QARMA5 pointer authentication is some
+		# 20 times slower under TCG than its implementation-defined one.
+		timeout "$tmo" qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 \
+			-cpu max,pauth-impdef=on \
+			-smp 1 -m 2048 -nographic -no-reboot -action panic=exit-failure \
+			-kernel "$kdir/$(image_path "$a")" -initrd "$rd" \
+			-append "console=ttyAMA0 kunit.enable=0 panic=-1 $*" >"$log" 2>&1 || rc=$?
+		;;
+	s390)
+		timeout "$tmo" qemu-system-s390x -M s390-ccw-virtio -cpu max \
+			-smp 1 -m 512 -nographic -no-reboot -action panic=exit-failure \
+			-kernel "$kdir/$(image_path "$a")" -initrd "$rd" \
+			-append "console=ttysclp0 kunit.enable=0 panic=-1 $*" >"$log" 2>&1 || rc=$?
+		;;
+	esac
+	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+	[ "$rc" != 124 ] || echo "ksa-runtime: QEMU killed after ${tmo}s" >>"$log"
+	return 0
+}
+
+# results LOG: "NAME ok|fail|skip DETAIL" for every plan step init reported.
+results() {
+	sed -n -E 's/^.*ksa-init: (ok|not ok) [0-9]+ ([^ ]+)( # (.*))?$/\2\t\1\t\4/p' "$1" |
+		awk -F'\t' '{ s = $2 == "ok" ? ($3 ~ /^SKIP/ ? "skip" : "ok") : "fail"; print $1 " " s " " $3 }'
+}
+
+# splats LOG: kernel warnings, bugs and oopses in a console log.
+splats() {
+	grep -E '(WARNING:|BUG:|Oops|Kernel panic|Unable to handle|Call trace:|refcount_t:|kernel BUG|detected stalls|soft lockup|blocked for more than)' "$1" || true
+}
+
+# boot_checks NAME LOG: the init ran its plan to the end, nothing splatted.
+boot_checks() {
+	local name=$1 log=$2 ev=$LOGS/evidence.txt
+	if grep -q 'ksa-init: done' "$log"; then t_ok "$name: init ran the plan to the end"; else
+		tail -n 30 "$log" >"$ev"; t_fail "$name: init ran the plan to the end" "$ev"; fi
+	splats "$log" >"$ev"
+	if [ ! -s "$ev" ]; then t_ok "$name: no WARN, BUG or oops"; else t_fail "$name: no WARN, BUG or oops" "$ev"; fi
+}
+
+# kunit ARCH KERNEL-DIR NAME: kunit.py exec on the built kernel.  It passes
+# when kunit.py does and reports no failed or crashed test; tests KUnit
+# itself skips (a case whose feature is not configured) are named in the line.
+kunit() {
+	local a=$1 kdir=$2 name=$3 log=$LOGS/kunit-$1-$3.log json=$LOGS/kunit-$1-$3.json rc=0
+	say "kunit.py exec: $a $name"
+	(cd "$RT" && python3 tools/testing/kunit/kunit.py exec --build_dir="$kdir" \
+		--qemu_config="$TD/kunit-$a.py" --timeout=300 --json="$json") >"$log" 2>&1 || rc=$?
+	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+	local summary
+	summary=$(grep -E 'Testing complete\.|Ran [0-9]+ tests' "$log" | tail -n 1 || true)
+	if [ "$rc" = 0 ] && grep -Eq 'Testing complete\. Ran [1-9][0-9]* tests: passed: [1-9][0-9]*(, skipped: [0-9]+)?$' "$log"; then
+		t_ok "$name: KUnit on $a passes (${summary#*Testing complete. })"
+	else
+		grep -E '\[(FAILED|CRASHED|SKIPPED)\]|Testing complete|error|Error' "$log" | tail -n 30 >"$LOGS/evidence.txt" || true
+		t_fail "$name: KUnit on $a passes (kunit.py exit $rc${summary:+, ${summary#*Testing complete. }})" \
+			"$LOGS/evidence.txt"
+	fi
+}
+
+# --- arm64 ----------------------------------------------------------------
+arm64_plan() {
+	local plan=$1 n t args
+	: >"$plan"
+	while read -r n t args; do
+		# shellcheck disable=SC2086 # ARGS are words
+		echo "run $n $t /kvm/$n $args" >>"$plan"
+	done < <(selftests_list)
+}
+
+# arm64_run VARIANT KERNEL-DIR SELFTESTS-DIR LABEL [CMDLINE...]: boot with
+# the selftests; the results go to $LOGS/arm64-LABEL.results.
+arm64_run() {
+	local v=$1 kdir=$2 st=$3 label=$4 files=() n
+	shift 4
+	arm64_plan "$LOGS/arm64.plan"
+	while read -r n _; do files+=("/kvm/$n=$st/$n"); done < <(selftests_list)
+	initrd "$kdir" "$(init_bin arm64)" "$LOGS/arm64.plan" "$CACHE/initrd-arm64.cpio" "${files[@]}"
+	say "booting the arm64 $v kernel with $(selftests_list | wc -l) KVM selftests ($label)"
+	local t=$(($(date +%s)))
+	boot arm64 "$kdir" "$CACHE/initrd-arm64.cpio" "$LOGS/arm64-$label.log" 900 "$@"
+	say "arm64 $label: $(($(date +%s) - t)) s"
+	results "$LOGS/arm64-$label.log" >"$LOGS/arm64-$label.results"
+}
+
+# selftest_checks LABEL: every listed selftest passed.
+selftest_checks() {
+	local label=$1 res=$LOGS/arm64-$1.results n want got
+	while read -r n _; do
+		got=$(awk -v n="$n" '$1 == n { print $2 " " $3 " " $4 " " $5 }' "$res")
+		case $got in
+		ok*) t_ok "$label: selftest $n" ;;
+		skip*) t_fail "$label: selftest $n skipped (${got#skip }); the list says it runs here" ;;
+		'') t_fail "$label: selftest $n did not report (see ${LOGS#"$KSA_ROOT"/}/arm64-$label.log)" ;;
+		*) grep -A0 -B15 "ksa-init: not ok [0-9]* $n " "$LOGS/arm64-$label.log" >"$LOGS/evidence.txt" || true
+			t_fail "$label: selftest $n (${got#fail })" "$LOGS/evidence.txt" ;;
+		esac
+	done < <(selftests_list)
+	want=$(selftests_list | wc -l)
+	[ "$(wc -l <"$res")" = "$want" ] ||
+		t_fail "$label: init reported $(wc -l <"$res") results for $want selftests"
+}
+
+arm64_tests() {
+	local kb kt st
+	# die in a command substitution only leaves the subshell.
+	kb=$(kernel arm64 base) || exit
+	kt=$(kernel arm64 tip) || exit
+	st=$(selftests) || exit
+	while read -r _ n reason; do
+		t_skip "arm64 selftest $n" "left out: $reason"
+	done < <(sed -n 's/^# skip: *//p' "$TD/arm64-selftests.list" | sed 's/^/x /')
+
+	arm64_run base "$kb" "$st" base
+	arm64_run tip "$kt" "$st" tip
+	local v
+	for v in base tip; do
+		if grep -q 'kvm \[[0-9]*\]: VHE mode initialized successfully' "$LOGS/arm64-$v.log"; then
+			t_ok "arm64 $v: boots at EL2 and KVM initialises in VHE mode"
+		else
+			grep -i 'kvm' "$LOGS/arm64-$v.log" | head -n 20 >"$LOGS/evidence.txt" || true
+			t_fail "arm64 $v: boots at EL2 and KVM initialises in VHE mode" "$LOGS/evidence.txt"
+		fi
+		boot_checks "arm64 $v" "$LOGS/arm64-$v.log"
+	done
+	selftest_checks base
+	if diff -u "$LOGS/arm64-base.results" "$LOGS/arm64-tip.results" >"$LOGS/evidence.txt"; then
+		t_ok "arm64: the tip gives the same selftest results as the base ($(wc -l <"$LOGS/arm64-tip.results") tests)"
+	else
+		t_fail "arm64: the tip gives the same selftest results as the base" "$LOGS/evidence.txt"
+	fi
+	kunit arm64 "$kb" base
+	kunit arm64 "$kt" tip
+
+	if [ "$break_check" = 1 ]; then
+		# The same tip kernel, its KVM switched off: the checks must see it.
+		arm64_run tip "$kt" "$st" broken kvm-arm.mode=none
+		local caught=()
+		grep -q 'VHE mode initialized successfully' "$LOGS/arm64-broken.log" || caught+=("no VHE message")
+		awk '$2 != "ok" { bad++ } END { exit !bad }' "$LOGS/arm64-broken.results" &&
+			caught+=("$(awk '$2 != "ok"' "$LOGS/arm64-broken.results" | wc -l) selftests not passing")
+		cmp -s "$LOGS/arm64-base.results" "$LOGS/arm64-broken.results" || caught+=("results differ from the base")
+		if [ ${#caught[@]} = 3 ]; then
+			t_ok "break check: arm64 with KVM not initialised is caught (${caught[*]})"
+		else
+			t_fail "break check: arm64 with KVM not initialised is caught (only: ${caught[*]:-nothing})"
+		fi
+	fi
+}
+
+# --- s390 -----------------------------------------------------------------
+s390_tests() {
+	local k log=$LOGS/s390-tip.log
+	k=$(kernel s390 tip) || exit
+	{
+		echo "show cpuinfo /proc/cpuinfo"
+		echo "insmod kvm.ko-without-SIE ENODEV /kvm.ko"
+	} >"$LOGS/s390.plan"
+	initrd "$k" "$(init_bin s390)" "$LOGS/s390.plan" "$CACHE/initrd-s390.cpio" "/kvm.ko=$k/modules/kvm.ko"
+	say "booting the s390 tip kernel"
+	boot s390 "$k" "$CACHE/initrd-s390.cpio" "$log" 300
+	results "$log" >"$LOGS/s390-tip.results"
+	boot_checks "s390 tip" "$log"
+	if grep -q 'ksa-init: | features' "$log" && ! grep -Eq 'ksa-init: \| features.*\bsae\b' "$log"; then
+		t_ok "s390 tip: /proc/cpuinfo has no sae"
+	else
+		grep 'ksa-init: |' "$log" >"$LOGS/evidence.txt" || true
+		t_fail "s390 tip: /proc/cpuinfo has no sae" "$LOGS/evidence.txt"
+	fi
+	if grep -q 'kvm.ko-without-SIE ok' "$LOGS/s390-tip.results" && grep -q 'SIE is not available' "$log"; then
+		t_ok "s390 tip: kvm.ko refuses to load without SIE (ENODEV, 'SIE is not available')"
+	else
+		grep -E 'kvm|SIE' "$log" >"$LOGS/evidence.txt" || true
+		t_fail "s390 tip: kvm.ko refuses to load without SIE (ENODEV, 'SIE is not available')" "$LOGS/evidence.txt"
+	fi
+	kunit s390 "$k" tip
+}
+
+for a in "${arches[@]}"; do
+	"${a}_tests"
+done
+# Keep only what this run used (kernels of other commits or configurations
+# are what earlier versions of the series or the fragments built).
+for d in "$CACHE"/*; do
+	grep -qxF "$d" "$USED" && continue
+	for a in "${arches[@]}"; do
+		case ${d##*/} in kernel-$a-* | selftests-$a-* | init-$a-*) rm -rf "$d" ;; esac
+	done
+done
+say "runtime tests took $(($(date +%s) - T0)) s; logs in ${LOGS#"$KSA_ROOT"/}"
+printf 'runtime: '
+t_summary
