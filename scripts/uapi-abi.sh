@@ -47,9 +47,12 @@ arch=$1
 shift
 cross=$(cross_prefix "$arch") || die "$EX_ENV" "no cross compiler for $arch: run scripts/setup.sh"
 need_cmd "${cross}gcc"
+need_cmd "${cross}readelf:binutils"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ksa-abi.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+
+cc() { "${cross}gcc" -nostdinc -isystem "$dir/include" -w "$@"; }
 
 # dump DIR HEADER...: the sorted ABI dump on stdout.
 dump() {
@@ -58,7 +61,6 @@ dump() {
 	dir=$(realpath "$dir")
 	mkdir -p "$d"
 	for h in "$@"; do printf '#include <%s>\n' "$h"; done >"$d/tu.c"
-	cc() { "${cross}gcc" -nostdinc -isystem "$dir/include" -w "$@"; }
 	# The headers must compile on their own (no libc: -nostdinc).
 	cc -fsyntax-only "$d/tu.c" 2>"$d/err" ||
 		{ sed 's/^/  /' "$d/err" >&2; die "$EX_BASE" "$arch: $* do not compile from $dir"; }
@@ -66,10 +68,15 @@ dump() {
 	# Integer constants: the headers' object-like macros and enumerators.
 	# Those that are not integer constant expressions do not compile and
 	# are dropped, round by round.
-	cc -E -dD "$d/tu.c" | awk -v dir="$dir/" '
-		/^# [0-9]+ "/ { f = $3; gsub(/"/, "", f); mine = index(f, dir) == 1; next }
-		mine && /^#define [A-Za-z_][A-Za-z0-9_]* ./ { print $2 }' | sort -u >"$d/names"
-	pahole_enums "$d" >>"$d/names"
+	cc -E -dD "$d/tu.c" >"$d/pp" || die "$EX_ENV" "$arch: the preprocessor failed on $*"
+	awk -v dir="$dir/" '
+		/^# [0-9]+ "/ { f = $0; sub(/^# [0-9]+ "/, "", f); sub(/".*$/, "", f); mine = index(f, dir) == 1; next }
+		mine && /^#define [A-Za-z_][A-Za-z0-9_]* ./ { print $2 }' "$d/pp" >"$d/names"
+	cc -g -fno-eliminate-unused-debug-types -c -o "$d/tu.o" "$d/tu.c" ||
+		die "$EX_ENV" "$arch: cannot compile $* with debug information"
+	"${cross}readelf" --debug-dump=info "$d/tu.o" >"$d/dwarf" || die "$EX_ENV" "$arch: readelf failed"
+	awk '/DW_TAG_enumerator/ { e = 1; next } e && /DW_AT_name/ { print $NF; e = 0 }' "$d/dwarf" |
+		grep -E '^[A-Za-z_][A-Za-z0-9_]*$' >>"$d/names" || true
 	sort -u -o "$d/names" "$d/names"
 	for i in 1 2 3 4 5 6 7 8; do
 		{
@@ -93,13 +100,21 @@ dump() {
 		/^__abi_[A-Za-z0-9_]+:/ { name = substr($1, 7, length($1) - 7); next }
 		name != "" && $1 ~ /^\.(quad|xword|8byte|dword)$/ { printf "const %s = %s\n", name, $2; name = ""; next }
 		name != "" && $1 == ".zero" { printf "const %s = 0\n", name; name = ""; next }
-		' "$d/c.s" | sort
+		' "$d/c.s" | sort >"$d/consts"
+	# Every name that compiled must have been read back from the assembly.
+	[ "$(wc -l <"$d/consts")" = "$(grep -c . "$d/names" || true)" ] ||
+		die "$EX_ENV" "$arch: read $(wc -l <"$d/consts") of $(grep -c . "$d/names") constants back from the assembly"
 
 	# Layouts: every struct and union the headers declare, sorted by name,
 	# without pahole's hole, padding and cacheline comments.
-	cc -g -fno-eliminate-unused-debug-types -c -o "$d/tu.o" "$d/tu.c"
-	pahole --suppress_aligned_attribute --suppress_packed "$d/tu.o" 2>/dev/null |
-		sed -E 's#^([[:space:]]*)/\* size: ([0-9]+),.*\*/$#\1/* size: \2 */#; /^[[:space:]]*\/\* *(sum|last|paddings|padding|forced|XXX|---|bit_padding|holes|BRAIN)[^*]*\*\/$/d' |
+	pahole --suppress_aligned_attribute --suppress_packed "$d/tu.o" >"$d/pahole" 2>"$d/err" ||
+		{ cat "$d/err" >&2; die "$EX_ENV" "$arch: pahole failed"; }
+	if grep -qE '^(struct|union) [A-Za-z_][A-Za-z0-9_]* \{' "$d/pp" &&
+		! grep -qE '^(struct|union) [^ ]+ \{' "$d/pahole"; then
+		die "$EX_ENV" "$arch: pahole printed no struct of $* (too old for this compiler's DWARF?)"
+	fi
+	cat "$d/consts"
+	sed -E 's#^([[:space:]]*)/\* size: ([0-9]+),.*\*/$#\1/* size: \2 */#; /^[[:space:]]*\/\* *(sum|last|paddings|padding|forced|XXX|---|bit_padding|holes|BRAIN)[^*]*\*\/$/d' "$d/pahole" |
 		awk '
 		/^(struct|union) [^ ]+ \{/ { key = $1 " " $2; body = $0; inb = 1; next }
 		inb { body = body "\001" $0 }
@@ -107,18 +122,9 @@ dump() {
 		sort -t "$(printf '\t')" -k1,1 -u | cut -f2- | tr '\001' '\n'
 }
 
-# pahole_enums DIR: the enumerators of the TU in DIR (from its DWARF).
-pahole_enums() {
-	local d=$1
-	cc -g -fno-eliminate-unused-debug-types -c -o "$d/enum.o" "$d/tu.c" || return 0
-	"${cross}readelf" --debug-dump=info "$d/enum.o" 2>/dev/null |
-		awk '/DW_TAG_enumerator/ { e = 1; next } e && /DW_AT_name/ { print $NF; e = 0 }' |
-		grep -E '^[A-Za-z_][A-Za-z0-9_]*$' || true
-}
-
 if [ "$compare" = 0 ]; then
 	dump "$@"
-	exit 0
+	exit
 fi
 old=$1 new=$2
 shift 2
@@ -128,8 +134,9 @@ for h in "$@"; do
 	[ -f "$old/include/$h" ] && present+=("$h")
 done
 [ ${#present[@]} -gt 0 ] || exit 0
-dump "$old" "${present[@]}" >"$tmp/old" || exit
-dump "$new" "${present[@]}" >"$tmp/new" || exit
+# dump runs in a subshell of its own so that its die ends the script.
+(dump "$old" "${present[@]}") >"$tmp/old" || exit
+(dump "$new" "${present[@]}") >"$tmp/new" || exit
 if diff -u --label "$arch: old" --label "$arch: new" "$tmp/old" "$tmp/new"; then
 	exit 0
 fi

@@ -79,7 +79,7 @@ for a in "${arches[@]}"; do
 	case " ${ALL_ARCHES[*]} " in *" $a "*) ;; *) usage_error "unknown architecture '$a' (known: ${ALL_ARCHES[*]})" ;; esac
 done
 need_cmd git make gcc ccache:ccache python3 perl
-[ "$quick" = 1 ] || need_cmd sparse spatch:coccinelle
+[ "$quick" = 1 ] || need_cmd sparse spatch:coccinelle pahole:dwarves
 
 series_txt=$(series_checked) || exit
 mapfile -t patches < <(printf '%s' "$series_txt" | sed '/^$/d')
@@ -114,6 +114,13 @@ checks_key=$(
 )
 RES=${KSA_VERIFY_RESULTS:-$KSA_ROOT/build/verify-results}/$checks_key
 mkdir -p "$RES" "$report_dir"
+# The UAPI results also depend on scripts/uapi-abi.sh: when it changes, only
+# they are done again.
+abi_hash=$(sha256sum "$KSA_ROOT/scripts/uapi-abi.sh" | cut -c1-16)
+if [ "$(cat "$RES/uapi-abi.hash" 2>/dev/null)" != "$abi_hash" ]; then
+	rm -f "$RES"/*/uapi
+	echo "$abi_hash" >"$RES/uapi-abi.hash"
+fi
 vgit() { GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL git -C "$VT" "$@"; }
 
 # --- the commits of the series ------------------------------------------
@@ -433,12 +440,14 @@ check_cocci() {
 }
 
 # UAPI: the installed headers of each architecture against the base.
+# Installed into DEST.tmp and renamed, so an interrupted install is redone.
 install_headers() {
 	local step=$1 a=$2 dest=$RES/${commits[$1]}/headers-$2
 	[ -d "$dest/include" ] && return 0
-	checkout "${commits[$step]}"
-	rm -rf "$dest"
-	kmake "$VT" "$KSA_OUT/headers-$a" "$a" INSTALL_HDR_PATH="$dest" headers_install >/dev/null 2>&1
+	checkout "${commits[$step]}" || return 1
+	rm -rf "$dest" "$dest.tmp"
+	kmake "$VT" "$KSA_OUT/headers-$a" "$a" INSTALL_HDR_PATH="$dest.tmp" headers_install >/dev/null 2>&1 &&
+		mv "$dest.tmp" "$dest"
 }
 
 # The installed headers of a step against the base's: a header may only be
@@ -447,7 +456,7 @@ install_headers() {
 # header must keep its ABI (scripts/uapi-abi.sh: ioctl numbers and other
 # constants, struct layouts, compiled for the architecture).
 check_headers() {
-	local step=$1 a diffs line rel dir old new changed bad='' abi msg
+	local step=$1 a diffs line rel dir old new changed bad='' abi msg rc
 	have_result "$step" uapi && return
 	for a in "${HEADER_ARCHES[@]}"; do
 		if ! install_headers 0 "$a" || ! install_headers "$step" "$a"; then
@@ -470,11 +479,14 @@ check_headers() {
 				dir=${rel#/}
 				dir=${dir%%: *}
 				rel=${dir:+$dir/}${line##*: }
-				case $a:$rel in
-				x86_64:linux/kvm-generic.h | arm64:linux/kvm-generic.h) ;;
-				s390:arch | s390:arch/arm64 | s390:arch/arm64/*) ;;
-				*) bad="$bad"$'\n'"$a: new installed header $rel" ;;
-				esac
+				# A new directory is one line: check every file in it.
+				while IFS= read -r rel; do
+					case $a:$rel in
+					x86_64:linux/kvm-generic.h | arm64:linux/kvm-generic.h) ;;
+					s390:arch/arm64/*) ;;
+					*) bad="$bad"$'\n'"$a: new installed header $rel" ;;
+					esac
+				done < <(cd "$new/include" && find "$rel" -type f)
 				;;
 			*)
 				msg=${line//"$old/include/"/}
@@ -483,10 +495,15 @@ check_headers() {
 			esac
 		done <<<"$diffs"
 		[ ${#changed[@]} -gt 0 ] || continue
-		if ! abi=$("$KSA_ROOT/scripts/uapi-abi.sh" --compare "$a" "$old" "$new" "${changed[@]}" 2>&1); then
-			bad="$bad"$'\n'"$a: the ABI of ${changed[*]} changed:"$'\n'"$(head -n 40 <<<"$abi")"
-		fi
+		rc=0
+		abi=$("$KSA_ROOT/scripts/uapi-abi.sh" --compare "$a" "$old" "$new" "${changed[@]}" 2>&1) || rc=$?
+		case $rc in
+		0) ;;
+		1) bad="$bad"$'\n'"$a: the ABI of ${changed[*]} changed:"$'\n'"$(head -n 40 <<<"$abi")" ;;
+		*) printf 'scripts/uapi-abi.sh failed for %s (exit %s): %s\n' "$a" "$rc" "$(tail -n 3 <<<"$abi")" >>"$TOOL_ERRORS" ;;
+		esac
 	done
+	tool_errors uapi "$step" && return
 	if [ -n "$bad" ]; then
 		printf '%s\n' "${bad#$'\n'}" | put_result "$step" uapi fail
 	else

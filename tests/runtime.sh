@@ -54,7 +54,7 @@ while [ $# -gt 0 ]; do
 done
 for c in qemu-system-aarch64:qemu-system-arm qemu-system-s390x:qemu-system-misc \
 	aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu s390x-linux-gnu-gcc:gcc-s390x-linux-gnu \
-	python3:python3 timeout:coreutils; do
+	python3:python3 timeout:coreutils ccache:ccache rsync:rsync flock:util-linux; do
 	need_cmd "$c"
 done
 for f in /usr/aarch64-linux-gnu/lib/libc.a /usr/s390x-linux-gnu/lib/libc.a; do
@@ -72,16 +72,24 @@ USED=$CACHE/.used
 : >"$USED"
 T0=$(date +%s)
 say() { printf '# [%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
-rgit() { GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL hgit -C "$RT" "$@"; }
+# The ceiling keeps git from falling through to the project's own repository.
+rgit() {
+	GIT_CEILING_DIRECTORIES=$(dirname "$RT") GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL \
+		hgit -C "$RT" "$@"
+}
 
 # --- the commits: base and tip, each with the test series on top ---------
-base_out=$("$KSA_ROOT/scripts/fetch-base.sh")
+exec 9>"$CACHE/.lock"
+flock -n 9 || die "$EX_ENV" "another tests/runtime.sh uses $CACHE: wait for it to finish"
+base_out=$("$KSA_ROOT/scripts/fetch-base.sh") || exit
 base_gitdir=$(sed -n 1p <<<"$base_out")
 base=$(sed -n 2p <<<"$base_out")
 if ! is_git_work_tree "$RT"; then
 	git --git-dir="$base_gitdir" worktree prune
-	git --git-dir="$base_gitdir" worktree add -q -f --detach "$RT" "$base"
+	git --git-dir="$base_gitdir" worktree add -q -f --detach "$RT" "$base" ||
+		die "$EX_ENV" "cannot make the work tree $RT: remove it and run again"
 fi
+is_git_work_tree "$RT" || die "$EX_ENV" "$RT is not a git work tree: remove it and run again"
 
 # am_onto COMMIT PATCH...: the commit the patches make on top of COMMIT.
 # git am with the committer date taken from the author date gives the same
@@ -99,7 +107,8 @@ am_onto() {
 	done
 	rgit rev-parse HEAD
 }
-mapfile -t series < <(series_list "$KSA_ROOT/series" | sed "s|^|$KSA_ROOT/patches/|")
+txt=$(series_checked) || exit
+mapfile -t series < <(sed '/^$/d; s|^|'"$KSA_ROOT"'/patches/|' <<<"$txt")
 shopt -s nullglob
 test_patches=("$TD"/../patches/*.patch)
 shopt -u nullglob
@@ -134,17 +143,22 @@ kernel() {
 	o=$OUT/runtime-$a
 	say "building the $a kernel of the $v (${c:0:12}) in ${o#"$KSA_ROOT"/}" >&2
 	t=$(date +%s)
-	rgit checkout -q -f --detach "$c"
+	rgit checkout -q -f --detach "$c" || die "$EX_FAIL" "cannot check out ${c:0:12} in $RT"
 	mapfile -t f < <(frags "$a")
 	kconfig "$RT" "$o" "$a" "${f[@]}" >&2
 	kmake "$RT" "$o" "$a" "$(basename "$(image_path "$a")")" modules >"$LOGS/build-$a-$v.log" 2>&1 ||
 		{ tail -n 30 "$LOGS/build-$a-$v.log" >&2; die "$EX_FAIL" "the $a kernel of the $v does not build"; }
 	rm -rf "$dir.tmp"
-	mkdir -p "$dir.tmp/$(dirname "$(image_path "$a")")" "$dir.tmp/usr" "$dir.tmp/modules"
-	cp "$o/$(image_path "$a")" "$dir.tmp/$(image_path "$a")"
-	cp "$o/.config" "$dir.tmp/.config"
-	cp "$o/usr/gen_init_cpio" "$dir.tmp/usr/"
-	find "$o" -name '*.ko' -exec cp {} "$dir.tmp/modules/" \;
+	# Only the modules of this configuration (modules.order), not what an
+	# earlier configuration left in the build directory.
+	(
+		set -e
+		mkdir -p "$dir.tmp/$(dirname "$(image_path "$a")")" "$dir.tmp/usr" "$dir.tmp/modules"
+		cp "$o/$(image_path "$a")" "$dir.tmp/$(image_path "$a")"
+		cp "$o/.config" "$dir.tmp/.config"
+		cp "$o/usr/gen_init_cpio" "$dir.tmp/usr/"
+		sed 's/\.o$/.ko/' "$o/modules.order" | while read -r m; do cp "$o/$m" "$dir.tmp/modules/"; done
+	) || die "$EX_FAIL" "cannot keep the $a kernel of the $v in $dir"
 	touch "$dir.tmp/done"
 	rm -rf "$dir"
 	mv "$dir.tmp" "$dir"
@@ -169,8 +183,10 @@ selftests() {
 	hdr=$o/headers
 	say "building the arm64 KVM selftests of the base" >&2
 	t=$(date +%s)
-	rgit checkout -q -f --detach "${commit[base]}"
-	kmake "$RT" "$OUT/runtime-arm64" arm64 headers_install INSTALL_HDR_PATH="$hdr" >/dev/null
+	rgit checkout -q -f --detach "${commit[base]}" || die "$EX_FAIL" "cannot check out the base in $RT"
+	rm -rf "$hdr"
+	kmake "$RT" "$OUT/runtime-arm64" arm64 headers_install INSTALL_HDR_PATH="$hdr" >"$LOGS/headers-arm64.log" 2>&1 ||
+		{ tail -n 20 "$LOGS/headers-arm64.log" >&2; die "$EX_FAIL" "make headers_install failed for arm64"; }
 	mapfile -t names < <(selftests_list | awk '{ print $1 }')
 	make -s -C "$RT/tools/testing/selftests/kvm" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
 		CC="ccache aarch64-linux-gnu-gcc" OUTPUT="$o" KHDR_INCLUDES="-isystem $hdr/include" \
@@ -179,8 +195,8 @@ selftests() {
 	rm -rf "$dir.tmp"
 	mkdir -p "$dir.tmp"
 	for n in "${names[@]}"; do
-		mkdir -p "$dir.tmp/$(dirname "$n")"
-		cp "$o/$n" "$dir.tmp/$n"
+		{ mkdir -p "$dir.tmp/$(dirname "$n")" && cp "$o/$n" "$dir.tmp/$n"; } ||
+			die "$EX_FAIL" "selftest $n was not built"
 	done
 	touch "$dir.tmp/done"
 	rm -rf "$dir"
@@ -218,13 +234,15 @@ initrd() {
 			printf 'file %s %s 0755 0 0\n' "${m%%=*}" "${m#*=}"
 		done | awk '!seen[$0]++'
 	} >"$list"
-	"$kdir/usr/gen_init_cpio" -t 0 "$list" >"$out"
+	"$kdir/usr/gen_init_cpio" -t 0 "$list" >"$out" || die "$EX_FAIL" "gen_init_cpio failed on $list"
 }
 
 # boot ARCH KERNEL-DIR INITRD LOG TIMEOUT [CMDLINE...]: boot, log the console.
 boot() {
 	local a=$1 kdir=$2 rd=$3 log=$4 tmo=$5 rc=0
 	shift 5
+	# QEMU's stdin is /dev/null: under timeout it runs in a background
+	# process group, and touching a terminal would stop it.
 	case $a in
 	arm64)
 		# pauth-impdef: QEMU's QARMA5 pointer authentication is some
@@ -233,13 +251,13 @@ boot() {
 			-cpu max,pauth-impdef=on \
 			-smp 1 -m 2048 -nographic -no-reboot -action panic=exit-failure \
 			-kernel "$kdir/$(image_path "$a")" -initrd "$rd" \
-			-append "console=ttyAMA0 kunit.enable=0 panic=-1 $*" >"$log" 2>&1 || rc=$?
+			-append "console=ttyAMA0 kunit.enable=0 panic=-1 $*" </dev/null >"$log" 2>&1 || rc=$?
 		;;
 	s390)
 		timeout "$tmo" qemu-system-s390x -M s390-ccw-virtio -cpu max \
 			-smp 1 -m 512 -nographic -no-reboot -action panic=exit-failure \
 			-kernel "$kdir/$(image_path "$a")" -initrd "$rd" \
-			-append "console=ttysclp0 kunit.enable=0 panic=-1 $*" >"$log" 2>&1 || rc=$?
+			-append "console=ttysclp0 kunit.enable=0 panic=-1 $*" </dev/null >"$log" 2>&1 || rc=$?
 		;;
 	esac
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
@@ -247,15 +265,32 @@ boot() {
 	return 0
 }
 
-# results LOG: "NAME ok|fail|skip DETAIL" for every plan step init reported.
+# results LOG: "NAME ok|fail|skip DETAIL" for every plan step init reported,
+# and "NAME#SUBTEST ok|fail|skip" for every TAP result a selftest printed
+# itself (spaces in SUBTEST become "_"), so that base and tip are compared
+# test case by test case.
 results() {
-	sed -n -E 's/^.*ksa-init: (ok|not ok) [0-9]+ ([^ ]+)( # (.*))?$/\2\t\1\t\4/p' "$1" |
-		awk -F'\t' '{ s = $2 == "ok" ? ($3 ~ /^SKIP/ ? "skip" : "ok") : "fail"; print $1 " " s " " $3 }'
+	awk '
+	function status(line) { return line ~ /^not ok/ ? "fail" : (line ~ /# *SKIP/ ? "skip" : "ok") }
+	/ksa-init: # run [^ ]+: / { t = $0; sub(/.*ksa-init: # run /, "", t); sub(/: .*/, "", t); next }
+	/ksa-init: (ok|not ok) [0-9]+ / {
+		l = $0; sub(/.*ksa-init: /, "", l)
+		st = status(l); sub(/^(not )?ok [0-9]+ /, "", l)
+		name = l; sub(/ .*/, "", name)
+		detail = ""; if (index(l, " # ")) { detail = l; sub(/^[^#]*# /, "", detail) }
+		print name " " st " " detail
+		t = ""; next
+	}
+	t != "" && /^(not )?ok [0-9]+( |$)/ {
+		st = status($0); d = $0
+		sub(/^(not )?ok [0-9]+ ?/, "", d); sub(/ *#.*/, "", d); gsub(/[[:space:]]+/, "_", d)
+		print t "#" d " " st
+	}' "$1"
 }
 
 # splats LOG: kernel warnings, bugs and oopses in a console log.
 splats() {
-	grep -E '(WARNING:|BUG:|Oops|Kernel panic|Unable to handle|Call trace:|refcount_t:|kernel BUG|detected stalls|soft lockup|blocked for more than)' "$1" || true
+	grep -E '(WARNING:|BUG:|Oops|Kernel panic|Unable to handle|Call [Tt]race:|cut here|refcount_t:|kernel BUG|UBSAN:|KASAN:|detected stalls|soft lockup|blocked for more than)' "$1" || true
 }
 
 # boot_checks NAME LOG: the init ran its plan to the end, nothing splatted.
@@ -300,11 +335,12 @@ arm64_plan() {
 # arm64_run VARIANT KERNEL-DIR SELFTESTS-DIR LABEL [CMDLINE...]: boot with
 # the selftests; the results go to $LOGS/arm64-LABEL.results.
 arm64_run() {
-	local v=$1 kdir=$2 st=$3 label=$4 files=() n
+	local v=$1 kdir=$2 st=$3 label=$4 files=() n init
 	shift 4
 	arm64_plan "$LOGS/arm64.plan"
 	while read -r n _; do files+=("/kvm/$n=$st/$n"); done < <(selftests_list)
-	initrd "$kdir" "$(init_bin arm64)" "$LOGS/arm64.plan" "$CACHE/initrd-arm64.cpio" "${files[@]}"
+	init=$(init_bin arm64) || exit
+	initrd "$kdir" "$init" "$LOGS/arm64.plan" "$CACHE/initrd-arm64.cpio" "${files[@]}"
 	say "booting the arm64 $v kernel with $(selftests_list | wc -l) KVM selftests ($label)"
 	local t=$(($(date +%s)))
 	boot arm64 "$kdir" "$CACHE/initrd-arm64.cpio" "$LOGS/arm64-$label.log" 900 "$@"
@@ -326,8 +362,8 @@ selftest_checks() {
 		esac
 	done < <(selftests_list)
 	want=$(selftests_list | wc -l)
-	[ "$(wc -l <"$res")" = "$want" ] ||
-		t_fail "$label: init reported $(wc -l <"$res") results for $want selftests"
+	got=$(grep -vc '#' "$res" || true)
+	[ "$got" = "$want" ] || t_fail "$label: init reported $got results for $want selftests"
 }
 
 arm64_tests() {
@@ -353,8 +389,9 @@ arm64_tests() {
 		boot_checks "arm64 $v" "$LOGS/arm64-$v.log"
 	done
 	selftest_checks base
-	if diff -u "$LOGS/arm64-base.results" "$LOGS/arm64-tip.results" >"$LOGS/evidence.txt"; then
-		t_ok "arm64: the tip gives the same selftest results as the base ($(wc -l <"$LOGS/arm64-tip.results") tests)"
+	if [ -s "$LOGS/arm64-base.results" ] &&
+		diff -u "$LOGS/arm64-base.results" "$LOGS/arm64-tip.results" >"$LOGS/evidence.txt"; then
+		t_ok "arm64: the tip gives the same selftest results as the base ($(grep -vc '#' "$LOGS/arm64-tip.results") tests, $(grep -c '#' "$LOGS/arm64-tip.results") test cases)"
 	else
 		t_fail "arm64: the tip gives the same selftest results as the base" "$LOGS/evidence.txt"
 	fi
@@ -379,13 +416,14 @@ arm64_tests() {
 
 # --- s390 -----------------------------------------------------------------
 s390_tests() {
-	local k log=$LOGS/s390-tip.log
+	local k init log=$LOGS/s390-tip.log
 	k=$(kernel s390 tip) || exit
 	{
 		echo "show cpuinfo /proc/cpuinfo"
 		echo "insmod kvm.ko-without-SIE ENODEV /kvm.ko"
 	} >"$LOGS/s390.plan"
-	initrd "$k" "$(init_bin s390)" "$LOGS/s390.plan" "$CACHE/initrd-s390.cpio" "/kvm.ko=$k/modules/kvm.ko"
+	init=$(init_bin s390) || exit
+	initrd "$k" "$init" "$LOGS/s390.plan" "$CACHE/initrd-s390.cpio" "/kvm.ko=$k/modules/kvm.ko"
 	say "booting the s390 tip kernel"
 	boot s390 "$k" "$CACHE/initrd-s390.cpio" "$log" 300
 	results "$log" >"$LOGS/s390-tip.results"

@@ -297,6 +297,42 @@ echo 'struct t_s x y;' >>"$A/broken/include/linux/t.h"
 expect "uapi-abi: a header that does not compile is exit 4" 4 "do not compile" \
 	abi --compare x86_64 "$A/old" "$A/broken" linux/t.h
 
+# verify-bisect's check_headers on two synthetic installed trees: a move into
+# linux/kvm-generic.h and the arm64 UAPI on s390 pass, a stray new directory
+# and an ABI change fail.
+# shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd function
+check_headers_on() (
+	RES=$A/res base=b commits=(b s1) HEADER_ARCHES=(x86_64 s390)
+	TOOL_ERRORS=$(mktemp)
+	have_result() { return 1; }
+	put_result() { echo "RESULT $3:"; cat; }
+	tool_errors() { [ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }; }
+	install_headers() { return 0; }
+	eval "$(sed -n '/^check_headers() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
+	check_headers 1
+	rm -f "$TOOL_ERRORS"
+)
+for a in x86_64 s390; do
+	mkdir -p "$A/res/b" "$A/res/s1"
+	cp -r "$A/old" "$A/res/b/headers-$a"
+	cp -r "$A/old" "$A/res/s1/headers-$a"
+done
+cp "$A/moved/include/linux/t.h" "$A/res/s1/headers-x86_64/include/linux/t.h"
+printf '#define T_FLAG 0x10\n' >"$A/res/s1/headers-x86_64/include/linux/kvm-generic.h"
+sed -i 's/t-generic/kvm-generic/' "$A/res/s1/headers-x86_64/include/linux/t.h"
+mkdir -p "$A/res/s1/headers-s390/include/arch/arm64/asm"
+echo '#define A64 1' >"$A/res/s1/headers-s390/include/arch/arm64/asm/kvm.h"
+run check_headers_on
+check "verify-bisect UAPI: a move into linux/kvm-generic.h and the arm64 UAPI on s390 pass" \
+	grep -q 'RESULT pass:' "$T_OUT"
+mkdir -p "$A/res/s1/headers-s390/include/arch/x86"
+echo '#define X 1' >"$A/res/s1/headers-s390/include/arch/x86/bad.h"
+cp "$A/layout/include/linux/t.h" "$A/res/s1/headers-s390/include/linux/t.h"
+run check_headers_on
+check "verify-bisect UAPI: a stray new directory and an ABI change fail, each named" sh -c \
+	"grep -q 'RESULT fail:' '$T_OUT' && grep -q 'new installed header arch/x86/bad.h' '$T_OUT' &&
+	 grep -q 's390: the ABI of linux/t.h changed' '$T_OUT' && ! grep -q x86_64: '$T_OUT'"
+
 # --- command line -----------------------------------------------------------
 for s in "$KSA_ROOT"/scripts/*.sh "$KSA_ROOT"/tests/*.sh; do
 	case $s in */lib.sh | */harness.sh) continue ;; esac

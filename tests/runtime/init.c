@@ -126,6 +126,8 @@ static void do_run(const char *name, int timeout, char **argv)
 		}
 		usleep(20000);
 	}
+	/* Whatever the test left running in its group goes too. */
+	kill(-pid, SIGKILL);
 	if (WIFEXITED(status)) {
 		int code = WEXITSTATUS(status);
 
@@ -228,7 +230,7 @@ int main(void)
 	say("# %s %s %s", u.sysname, u.release, u.machine);
 	say("TAP version 13");
 
-	plan = fopen("/plan", "r");
+	plan = fopen("/plan", "re");
 	if (!plan) {
 		say("# /plan: %s", strerror(errno));
 		result("plan", 0, "no /plan");
@@ -236,12 +238,29 @@ int main(void)
 	}
 	while (fgets(line, sizeof(line), plan)) {
 		char *save, *tok;
+		int whole = strchr(line, '\n') || feof(plan);
+		int too_long = !whole;
 
 		argc = 0;
-		for (tok = strtok_r(line, " \t\n", &save); tok && argc < MAX_ARGS;
-		     tok = strtok_r(NULL, " \t\n", &save))
+		for (tok = strtok_r(line, " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save)) {
+			if (argc == MAX_ARGS) {
+				too_long = 1;
+				break;
+			}
 			argv[argc++] = tok;
+		}
 		argv[argc] = NULL;
+		if (too_long) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s", argc ? argv[0] : "plan");
+			/* Skip the rest of an overlong line. */
+			while (!whole && fgets(line, sizeof(line), plan))
+				whole = !!strchr(line, '\n');
+			result(name, 0, "bad plan line: too long");
+			continue;
+		}
 		if (!argc || argv[0][0] == '#')
 			continue;
 		if (!strcmp(argv[0], "run") && argc >= 4)
