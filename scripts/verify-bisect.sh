@@ -294,7 +294,10 @@ check_checkpatch() {
 	ignore=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$KSA_ROOT/checkpatch.ignore" | awk '{print $1}' | paste -sd, -)
 	checkout "${commits[$step]}"
 	rc=0
-	out=$(cd "$VT" && ./scripts/checkpatch.pl --strict --no-summary --terse --show-types \
+	# Debian's python3 first: its SPDX check (scripts/spdxcheck.py, for new
+	# files) needs python3-ply and python3-git, which a python3 of another
+	# installation earlier in PATH (pyenv, for one) does not have.
+	out=$(cd "$VT" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --no-summary --terse --show-types \
 		${ignore:+--ignore "$ignore"} "$KSA_ROOT/patches/${patches[$((step - 1))]}" 2>&1) || rc=$?
 	[ "$rc" = 0 ] || [ -n "$out" ] || out="checkpatch.pl exited with $rc and printed nothing"
 	if [ -n "$out" ]; then
