@@ -246,7 +246,7 @@ boot() {
 	case $a in
 	arm64)
 		# pauth-impdef: QEMU's QARMA5 pointer authentication is some
-		# 20 times slower under TCG than its implementation-defined one.
+		# ten times slower under TCG than its implementation-defined one.
 		timeout "$tmo" qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 \
 			-cpu max,pauth-impdef=on \
 			-smp 1 -m 2048 -nographic -no-reboot -action panic=exit-failure \
