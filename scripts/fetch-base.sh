@@ -209,4 +209,10 @@ elif ! cached; then
 	import_tarball "$dl"
 	rm -rf "$KSA_CACHE/apt"
 fi
+# The cache is a bare repository whose work trees the other scripts add.
+# GitPython, which the kernel's scripts/spdxcheck.py uses for checkpatch's
+# SPDX check, takes core.bare from the common config and so calls each of
+# those work trees bare, and spdxcheck then fails.  The repository itself
+# is only ever used with --git-dir, so it says it is not bare.
+hgit --git-dir="$cache_repo" config core.bare false
 printf '%s\n%s\n' "$cache_repo" "$want"

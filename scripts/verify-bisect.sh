@@ -300,6 +300,9 @@ check_checkpatch() {
 	out=$(cd "$VT" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --no-summary --terse --show-types \
 		${ignore:+--ignore "$ignore"} "$KSA_ROOT/patches/${patches[$((step - 1))]}" 2>&1) || rc=$?
 	[ "$rc" = 0 ] || [ -n "$out" ] || out="checkpatch.pl exited with $rc and printed nothing"
+	if grep -q 'spdxcheck\.py' <<<"$out"; then
+		out+=$'\n'"(checkpatch could not run scripts/spdxcheck.py: it needs python3-git, python3-ply and a git repository that GitPython does not take for a bare one; see fetch-base.sh)"
+	fi
 	if [ -n "$out" ]; then
 		printf '%s\n' "$out" | put_result "$step" checkpatch fail
 	else

@@ -15,15 +15,17 @@ Install what the tests need (scripts/setup.sh), then run, in order:
   verify-bisect  scripts/verify-bisect.sh: every patch, every architecture
   verify-selftest  tests/verify-selftest.sh: verify-bisect catches a broken
                  and a warning patch at the right steps
-  runtime        tests/runtime.sh: arm64 KVM selftests (base and tip
-                 compared), KUnit on arm64 and s390, s390 boot checks
-                 under QEMU
+  runtime        tests/runtime.sh --arch arm64 --arch s390: arm64 KVM
+                 selftests (base and tip compared), KUnit on arm64 and
+                 s390, s390 boot checks under QEMU
+  runtime-vfio   tests/runtime.sh --arch x86_64: the lifetime of a VM that
+                 VFIO uses, on a KASAN and kmemleak kernel under QEMU
 
 Each suite's result and time is printed; the last line sums them up as
 "N passed, N failed, N skipped".  KSA_BASE_TARBALL or KSA_BASE_GIT_TREE
 tell where the pinned base comes from (see scripts/fetch-base.sh).
 
-  --quick   skip verify-bisect, verify-selftest and runtime (the kernel
+  --quick   skip verify-bisect, verify-selftest and the runtime suites (the kernel
             builds),
             and say so in the summary
 
@@ -89,12 +91,14 @@ suite series "$KSA_ROOT/tests/series.sh"
 if [ "$quick" = 0 ]; then
 	suite verify-bisect "$KSA_ROOT/scripts/verify-bisect.sh"
 	suite verify-selftest "$KSA_ROOT/tests/verify-selftest.sh"
-	suite runtime "$KSA_ROOT/tests/runtime.sh"
+	suite runtime "$KSA_ROOT/tests/runtime.sh" --arch arm64 --arch s390
+	suite runtime-vfio "$KSA_ROOT/tests/runtime.sh" --arch x86_64
 else
-	skip=$((skip + 3))
+	skip=$((skip + 4))
 	summary+=("verify-bisect    skipped (--quick): the per-patch kernel builds did not run")
 	summary+=("verify-selftest  skipped (--quick)")
 	summary+=("runtime          skipped (--quick): no kernel was built or booted")
+	summary+=("runtime-vfio     skipped (--quick): no kernel was built or booted")
 fi
 
 printf '\n=== summary (%s)\n' "$(elapsed)"

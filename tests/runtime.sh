@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runtime tests under QEMU: the KVM selftests on arm64 (base and series tip
 # compared), KUnit on arm64 and s390 through kunit.py, the s390 boot checks,
-# and a deliberately broken run that must be caught.
+# the lifetime of a VM that VFIO uses on x86_64, and a deliberately broken
+# run that must be caught.
 # shellcheck source=tests/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
 usage() {
 	cat <<USAGE
-Usage: $KSA_PROG [--arch arm64|s390] [--no-break-check]
+Usage: $KSA_PROG [--arch arm64|s390|x86_64]... [--no-break-check]
 
 Build bootable kernels (tinyconfig + configs/ARCH-kvm.config +
 configs/boot-ARCH.config) with the test series tests/patches applied on top,
@@ -20,6 +21,11 @@ init (tests/runtime/init.c), and check:
          (tools/testing/kunit/kunit.py exec) passes on both
   s390   the series tip boots, nothing WARNs, /proc/cpuinfo has no "sae",
          kvm.ko refuses to load without SIE (ENODEV); KUnit passes
+  x86_64 on a KASAN and kmemleak kernel of the series tip with kvm_amd
+         (TCG's SVM) and vfio-pci in no-IOMMU mode on QEMU's pci-testdev,
+         tests/runtime/vfio-kvm.c: VFIO keeps the VM, and kvm_amd, alive
+         while it holds the VM, whichever file is closed first, the VM is
+         destroyed after the last close, nothing leaks or splats
   break  the same checks fail on a kernel whose KVM does not initialise
          (arm64 tip booted with kvm-arm.mode=none): the tests can fail
 
@@ -28,7 +34,8 @@ build/runtime-cache, so a rerun only boots.  Console logs of every boot are
 kept in build/runtime-logs.  The closing line is
 "runtime: N passed, N failed, N skipped".
 
-  --arch ARCH        only this architecture (default: arm64 and s390)
+  --arch ARCH        only this architecture; repeat for more (default:
+                     arm64, s390 and x86_64)
   --no-break-check   leave out the broken-kernel run
 
 Environment: KSA_RUNTIME_TREE (kernel work tree, default build/runtime),
@@ -39,20 +46,22 @@ environment is missing something (run scripts/setup.sh).
 USAGE
 }
 
-arches=(arm64 s390)
+arches=()
 break_check=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch)
 		[ $# -ge 2 ] || usage_error "--arch needs a value"
-		case $2 in arm64 | s390) arches=("$2") ;; *) usage_error "--arch: arm64 or s390, not '$2'" ;; esac
+		case $2 in arm64 | s390 | x86_64) arches+=("$2") ;; *) usage_error "--arch: arm64, s390 or x86_64, not '$2'" ;; esac
 		shift 2 ;;
 	--no-break-check) break_check=0; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage_error "unknown argument '$1'" ;;
 	esac
 done
+[ ${#arches[@]} -gt 0 ] || arches=(arm64 s390 x86_64)
 for c in qemu-system-aarch64:qemu-system-arm qemu-system-s390x:qemu-system-misc \
+	qemu-system-x86_64:qemu-system-x86 x86_64-linux-gnu-gcc:gcc \
 	aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu s390x-linux-gnu-gcc:gcc-s390x-linux-gnu \
 	python3:python3 timeout:coreutils ccache:ccache rsync:rsync flock:util-linux; do
 	need_cmd "$c"
@@ -121,7 +130,13 @@ say "base ${base:0:12} (+tests ${commit[base]:0:12}), tip ${tip:0:12} (+tests ${
 
 # --- kernels, kept per commit and configuration ---------------------------
 frags() { printf '%s\n' "$KSA_ROOT/configs/$1-kvm.config" "$KSA_ROOT/configs/boot-$1.config"; }
-image_path() { case $1 in arm64) echo arch/arm64/boot/Image.gz ;; s390) echo arch/s390/boot/bzImage ;; esac; }
+image_path() {
+	case $1 in
+	arm64) echo arch/arm64/boot/Image.gz ;;
+	s390) echo arch/s390/boot/bzImage ;;
+	x86_64) echo arch/x86/boot/bzImage ;;
+	esac
+}
 cfg_key() {
 	local a=$1
 	{
@@ -206,18 +221,20 @@ selftests() {
 }
 
 # init ARCH: the static init for ARCH.
-init_bin() {
-	local a=$1 gcc out
-	case $a in arm64) gcc=aarch64-linux-gnu-gcc ;; s390) gcc=s390x-linux-gnu-gcc ;; esac
-	out=$CACHE/init-$a-$(cat "$TD/init.c" <("$gcc" --version) | sha256sum | cut -c1-12)
+# static_bin ARCH NAME: tests/runtime/NAME.c built static for ARCH (cached).
+static_bin() {
+	local a=$1 n=$2 gcc out
+	gcc=$(cross_prefix "$a")gcc
+	out=$CACHE/$n-$a-$(cat "$TD/$n.c" <("$gcc" --version) | sha256sum | cut -c1-12)
 	echo "$out" >>"$USED"
 	if [ ! -x "$out" ]; then
-		"$gcc" -static -O2 -Wall -Wextra -Werror -o "$out.tmp" "$TD/init.c" >&2 ||
-			die "$EX_FAIL" "tests/runtime/init.c does not build for $a"
+		"$gcc" -static -O2 -Wall -Wextra -Werror -o "$out.tmp" "$TD/$n.c" >&2 ||
+			die "$EX_FAIL" "tests/runtime/$n.c does not build for $a"
 		mv "$out.tmp" "$out"
 	fi
 	echo "$out"
 }
+init_bin() { static_bin "$1" init; }
 
 # initrd KERNEL-DIR INIT PLAN OUTPUT [GUEST-PATH=HOST-PATH...]
 initrd() {
@@ -258,6 +275,12 @@ boot() {
 			-smp 1 -m 512 -nographic -no-reboot -action panic=exit-failure \
 			-kernel "$kdir/$(image_path "$a")" -initrd "$rd" \
 			-append "console=ttysclp0 kunit.enable=0 panic=-1 $*" </dev/null >"$log" 2>&1 || rc=$?
+		;;
+	x86_64)
+		timeout "$tmo" qemu-system-x86_64 -cpu max -device pci-testdev \
+			-smp 1 -m 1024 -nographic -no-reboot -action panic=exit-failure \
+			-kernel "$kdir/$(image_path "$a")" -initrd "$rd" \
+			-append "console=ttyS0 kunit.enable=0 panic=-1 $*" </dev/null >"$log" 2>&1 || rc=$?
 		;;
 	esac
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
@@ -443,6 +466,65 @@ s390_tests() {
 	kunit s390 "$k" tip
 }
 
+# --- x86_64 ---------------------------------------------------------------
+# x86_64_run VARIANT KERNEL-DIR: boot with tests/runtime/vfio-kvm.c; the
+# console log is $LOGS/x86_64-VARIANT.log.
+x86_64_run() {
+	local v=$1 k=$2 init prog m files=() t
+	init=$(init_bin x86_64) || exit
+	prog=$(static_bin x86_64 vfio-kvm) || exit
+	for m in "$k"/modules/*.ko; do files+=("/modules/${m##*/}=$m"); done
+	echo "run vfio-kvm 600 /vfio-kvm /modules" >"$LOGS/x86_64.plan"
+	initrd "$k" "$init" "$LOGS/x86_64.plan" "$CACHE/initrd-x86_64.cpio" "/vfio-kvm=$prog" "${files[@]}"
+	say "booting the x86_64 $v kernel (KASAN, kmemleak) for the VFIO lifetime test"
+	t=$(date +%s)
+	boot x86_64 "$k" "$CACHE/initrd-x86_64.cpio" "$LOGS/x86_64-$v.log" 900
+	say "x86_64 $v: $(($(date +%s) - t)) s"
+	results "$LOGS/x86_64-$v.log" >"$LOGS/x86_64-$v.results"
+}
+
+x86_64_tests() {
+	local k log=$LOGS/x86_64-tip.log st rest
+	k=$(kernel x86_64 tip) || exit
+	x86_64_run tip "$k"
+	boot_checks "x86_64 tip" "$log"
+	if grep -q 'KernelAddressSanitizer initialized' "$log" &&
+		grep -q 'kmemleak: Kernel memory leak detector initialized' "$log"; then
+		t_ok "x86_64 tip: KASAN and kmemleak are on"
+	else
+		grep -Ei 'kasan|kmemleak' "$log" >"$LOGS/evidence.txt" || true
+		t_fail "x86_64 tip: KASAN and kmemleak are on" "$LOGS/evidence.txt"
+	fi
+	# One result per TAP line vfio-kvm printed, then its plan step.
+	while read -r st rest; do
+		if [ "$st" = ok ]; then t_ok "x86_64 VFIO: $rest"; else t_fail "x86_64 VFIO: $rest"; fi
+	done < <(awk '/ksa-init: # run vfio-kvm:/ { on = 1; next } /ksa-init: / { on = 0 }
+		on && /^(not )?ok [0-9]+ / { st = /^not/ ? "fail" : "ok"; sub(/^(not )?ok [0-9]+ /, ""); print st, $0 }' "$log")
+	if grep -q '^vfio-kvm ok' "$LOGS/x86_64-tip.results"; then
+		t_ok "x86_64 tip: vfio-kvm ran to the end and passed ($(grep -c '^vfio-kvm#' "$LOGS/x86_64-tip.results") tests)"
+	else
+		grep -E 'ksa-init|Bail out|not ok' "$log" | tail -n 20 >"$LOGS/evidence.txt" || true
+		t_fail "x86_64 tip: vfio-kvm ran to the end and passed" "$LOGS/evidence.txt"
+	fi
+
+	if [ "$break_check" = 1 ]; then
+		# The tip with VFIO not holding the VM file: the test must see it.
+		commit[broken-vfio]=$(am_onto "${commit[tip]}" "$TD/break-vfio-kvm-ref.patch") || exit
+		k=$(kernel x86_64 broken-vfio) || exit
+		x86_64_run broken-vfio "$k"
+		local caught=()
+		mapfile -t caught < <(grep -E '^not ok [0-9]+ .*(keeps the VM alive|EAGAIN while VFIO holds)' \
+			"$LOGS/x86_64-broken-vfio.log" | sed -E 's/^not ok [0-9]+ //; s/^[^:]*: //; s/ \(.*//')
+		if [ ${#caught[@]} -ge 4 ]; then
+			t_ok "break check: a VFIO that does not hold the VM is caught (${#caught[@]} checks fail, as they must)"
+		else
+			grep -E '^(not )?ok [0-9]+ |Bail out' "$LOGS/x86_64-broken-vfio.log" >"$LOGS/evidence.txt" || true
+			t_fail "break check: a VFIO that does not hold the VM is caught (only ${#caught[@]} of 4 checks fail)" \
+				"$LOGS/evidence.txt"
+		fi
+	fi
+}
+
 for a in "${arches[@]}"; do
 	"${a}_tests"
 done
@@ -451,7 +533,7 @@ done
 for d in "$CACHE"/*; do
 	grep -qxF "$d" "$USED" && continue
 	for a in "${arches[@]}"; do
-		case ${d##*/} in kernel-$a-* | selftests-$a-* | init-$a-*) rm -rf "$d" ;; esac
+		case ${d##*/} in kernel-$a-* | selftests-$a-* | init-$a-* | vfio-kvm-$a-*) rm -rf "$d" ;; esac
 	done
 done
 say "runtime tests took $(($(date +%s) - T0)) s; logs in ${LOGS#"$KSA_ROOT"/}"

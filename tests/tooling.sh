@@ -123,6 +123,10 @@ check "the worktree is at the base commit" test "$(git -C "$W/wt-user" rev-parse
 # --- apply and export -----------------------------------------------------
 WT=$P/build/linux
 expect "apply builds the work tree at the base" 0 "applied 0 patches" "$P/scripts/apply.sh"
+# checkpatch's SPDX check (scripts/spdxcheck.py) refuses what GitPython calls
+# a bare repository, which a work tree of a bare cache would be.
+run /usr/bin/python3 -c 'import git, sys; sys.exit(git.Repo(sys.argv[1]).bare)' "$WT"
+check "GitPython does not take the work tree for a bare repository" test "$RC" = 0
 for i in 1 2 3; do commit_change "$WT" "$i"; done
 expect "apply refuses a work tree with commits that are not exported" 5 "not in patches/.*export.sh" \
 	"$P/scripts/apply.sh"
