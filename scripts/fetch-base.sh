@@ -212,7 +212,12 @@ fi
 # The cache is a bare repository whose work trees the other scripts add.
 # GitPython, which the kernel's scripts/spdxcheck.py uses for checkpatch's
 # SPDX check, takes core.bare from the common config and so calls each of
-# those work trees bare, and spdxcheck then fails.  The repository itself
-# is only ever used with --git-dir, so it says it is not bare.
-hgit --git-dir="$cache_repo" config core.bare false
+# those work trees bare, and spdxcheck then fails.  So the repository says
+# it is not bare.  The rule that comes with it: use it with --git-dir only
+# for commands that need no work tree (refs, objects, 'worktree add'), or
+# with an explicit --work-tree; otherwise git would take the current
+# directory for its work tree.  Its HEAD branch (master) counts as checked
+# out, so work trees use other branch names.
+[ "$(hgit --git-dir="$cache_repo" config --bool core.bare 2>/dev/null)" = false ] ||
+	hgit --git-dir="$cache_repo" config core.bare false
 printf '%s\n%s\n' "$cache_repo" "$want"

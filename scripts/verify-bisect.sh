@@ -301,7 +301,7 @@ check_checkpatch() {
 		${ignore:+--ignore "$ignore"} "$KSA_ROOT/patches/${patches[$((step - 1))]}" 2>&1) || rc=$?
 	[ "$rc" = 0 ] || [ -n "$out" ] || out="checkpatch.pl exited with $rc and printed nothing"
 	if grep -q 'spdxcheck\.py' <<<"$out"; then
-		out+=$'\n'"(checkpatch could not run scripts/spdxcheck.py: it needs python3-git, python3-ply and a git repository that GitPython does not take for a bare one; see fetch-base.sh)"
+		out+=$'\n'"(checkpatch could not run scripts/spdxcheck.py: it needs python3-git, python3-ply and a git repository that GitPython does not take for a bare one; see fetch-base.sh: a bare repository given with --git-tree is one)"
 	fi
 	if [ -n "$out" ]; then
 		printf '%s\n' "$out" | put_result "$step" checkpatch fail
