@@ -27,7 +27,9 @@ init (tests/runtime/init.c), and check:
          while it holds the VM, whichever file is closed first, the VM is
          destroyed after the last close, nothing leaks or splats
   break  the same checks fail on a kernel whose KVM does not initialise
-         (arm64 tip booted with kvm-arm.mode=none): the tests can fail
+         (arm64 tip booted with kvm-arm.mode=none), and the VFIO checks on
+         an x86_64 tip whose VFIO does not hold the VM
+         (tests/runtime/break-vfio-kvm-ref.patch): the tests can fail
 
 Kernels and selftests are kept per commit and configuration in
 build/runtime-cache, so a rerun only boots.  Console logs of every boot are
@@ -227,7 +229,6 @@ selftests() {
 	echo "$dir"
 }
 
-# init ARCH: the static init for ARCH.
 # static_bin ARCH NAME: tests/runtime/NAME.c built static for ARCH (cached).
 static_bin() {
 	local a=$1 n=$2 gcc out
@@ -241,6 +242,7 @@ static_bin() {
 	fi
 	echo "$out"
 }
+# init_bin ARCH: the static init for ARCH.
 init_bin() { static_bin "$1" init; }
 
 # initrd KERNEL-DIR INIT PLAN OUTPUT [GUEST-PATH=HOST-PATH...]
@@ -493,6 +495,13 @@ x86_64_run() {
 	results "$LOGS/x86_64-$v.log" >"$LOGS/x86_64-$v.results"
 }
 
+# step_tap LOG NAME: "ok|fail DESCRIPTION" for each TAP line that the plan
+# step NAME printed itself (a trailing " (detail)" is kept).
+step_tap() {
+	awk -v step="ksa-init: # run $2:" 'index($0, step) { on = 1; next } /ksa-init: / { on = 0 }
+		on && /^(not )?ok [0-9]+ / { st = /^not/ ? "fail" : "ok"; sub(/^(not )?ok [0-9]+ /, ""); print st, $0 }' "$1"
+}
+
 x86_64_tests() {
 	local k log=$LOGS/x86_64-tip.log st rest
 	k=$(kernel x86_64 tip) || exit
@@ -508,8 +517,7 @@ x86_64_tests() {
 	# One result per TAP line vfio-kvm printed, then its plan step.
 	while read -r st rest; do
 		if [ "$st" = ok ]; then t_ok "x86_64 VFIO: $rest"; else t_fail "x86_64 VFIO: $rest"; fi
-	done < <(awk '/ksa-init: # run vfio-kvm:/ { on = 1; next } /ksa-init: / { on = 0 }
-		on && /^(not )?ok [0-9]+ / { st = /^not/ ? "fail" : "ok"; sub(/^(not )?ok [0-9]+ /, ""); print st, $0 }' "$log")
+	done < <(step_tap "$log" vfio-kvm)
 	if grep -q '^vfio-kvm ok' "$LOGS/x86_64-tip.results"; then
 		t_ok "x86_64 tip: vfio-kvm ran to the end and passed ($(grep -c '^vfio-kvm#' "$LOGS/x86_64-tip.results") tests)"
 	else
@@ -529,7 +537,7 @@ x86_64_tests() {
 			want+=("$o: the VFIO device keeps the VM alive"
 				"$o: rmmod kvm_amd fails with EAGAIN while VFIO holds the VM")
 		done
-		failed=$(sed -n -E 's/^not ok [0-9]+ //; T; s/ \([^(]*\)$//; p' "$LOGS/x86_64-broken-vfio.log")
+		failed=$(step_tap "$LOGS/x86_64-broken-vfio.log" vfio-kvm | sed -n -E 's/^fail //; T; s/ \([^(]*\)$//; p')
 		for c in "${want[@]}"; do
 			grep -qxF "$c" <<<"$failed" && nfail=$((nfail + 1))
 		done

@@ -243,6 +243,17 @@ static void reload_kvm_amd(void)
 		bail("loading kvm-amd.ko again: %s", strerror(-ret));
 }
 
+/* Removing kvm_amd must fail while HOLDER keeps the VM. */
+static void expect_pinned(const char *what, const char *holder)
+{
+	int ret = unload("kvm_amd");
+
+	ok(ret == -EAGAIN, "%s: rmmod kvm_amd fails with EAGAIN while %s (%s)",
+	   what, holder, strerror(-ret));
+	if (!ret)
+		reload_kvm_amd();
+}
+
 enum order { VM_FIRST, DEVICE_FIRST, FILE_DEL };
 static const char *const order_name[] = {
 	[VM_FIRST]	= "VM and KVM-VFIO device closed before the VFIO device",
@@ -301,21 +312,13 @@ static void lifetime(enum order order)
 		close(dev);
 		close(kvm);
 		ok(exists(dir), "%s: the VFIO device keeps the VM alive", what);
-		ret = unload("kvm_amd");
-		ok(ret == -EAGAIN, "%s: rmmod kvm_amd fails with EAGAIN while VFIO holds the VM (%s)",
-		   what, strerror(-ret));
-		if (!ret)
-			reload_kvm_amd();
+		expect_pinned(what, "VFIO holds the VM");
 		close(device);
 		break;
 	case DEVICE_FIRST:
 		close(device);
 		ok(exists(dir), "%s: the VM lives on without the VFIO device", what);
-		ret = unload("kvm_amd");
-		ok(ret == -EAGAIN, "%s: rmmod kvm_amd fails with EAGAIN while the VM is open (%s)",
-		   what, strerror(-ret));
-		if (!ret)
-			reload_kvm_amd();
+		expect_pinned(what, "the VM is open");
 		close(dev);
 		ok(exists(dir), "%s: the VM fd keeps the VM alive", what);
 		close(vm);
