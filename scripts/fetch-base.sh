@@ -99,55 +99,15 @@ check_sha() {
 		die "$EX_BASE" "$1 has sha256 $got, base-commit expects $tar_sha: the file is damaged or another version; remove it and fetch again"
 }
 
-# The Debian archive this machine installs from, as "URI KEYRING".
-debian_mirror() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] || continue
-		awk '
-			function flush() {
-				if (types ~ /(^| )deb( |$)/ && uri != "" && uri !~ /security/ && suites ~ /(^| )[a-z]+( |$)/) {
-					print uri, (key == "" ? "-" : key); found = 1; exit
-				}
-				types = uri = suites = key = ""
-			}
-			/^[[:space:]]*$/ { flush(); next }
-			/^Types:/ { sub(/^Types:[[:space:]]*/, ""); types = $0 }
-			/^URIs:/ { uri = $2 }
-			/^Suites:/ { sub(/^Suites:[[:space:]]*/, ""); suites = $0 }
-			/^Signed-By:/ { key = $2 }
-			END { if (!found) flush() }' "$f"
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -r "$f" ] || continue
-		sed -e 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && $2 !~ /security/ && $3 ~ /^[a-z]+$/ { print $2, "-" }'
-	done
-}
-
 download() {
-	local mirror uri key dir suite src spec
-	need_cmd apt-get:apt
-	mirror=$(debian_mirror | head -n 1)
-	[ -n "$mirror" ] || die "$EX_ENV" "no Debian mirror found in /etc/apt: pass --tarball PATH or --git-tree DIR"
-	uri=${mirror% *}
-	key=${mirror#* }
-	[ "$key" != - ] || key=/usr/share/keyrings/debian-archive-keyring.gpg
-	dir=$KSA_CACHE/apt
-	rm -rf "$dir"
-	mkdir -p "$dir/lists/partial" "$dir/parts" "$dir/cache/archives/partial" "$dir/download"
-	src=$dir/sources.list
-	for suite in $(base_get debian-suites); do
-		printf 'deb-src [signed-by=%s] %s %s main\n' "$key" "$uri" "$suite"
-	done >"$src"
-	local -a opts=(-o "Dir::Etc::sourcelist=$src" -o "Dir::Etc::sourceparts=$dir/parts"
-		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" -o "Debug::NoLocking=1")
+	local dir=$KSA_CACHE/apt spec
 	spec=$(base_get debian-source)
-	log "downloading $spec from $uri (suites: $(base_get debian-suites))"
-	apt-get -q "${opts[@]}" update >"$dir/update.log" 2>&1 ||
-		die "$EX_ENV" "apt-get update of the source index failed (log: $dir/update.log)"
+	apt_source_setup "$dir" "$(base_get debian-suites)"
+	log "downloading $spec from $KSA_APT_URI (suites: $(base_get debian-suites))"
+	mkdir -p "$dir/download"
 	# The .dsc and debian.tar.xz of this version may no longer be served, so
 	# apt can fail after fetching the tarball: its checksum is what counts.
-	(cd "$dir/download" && apt-get -q "${opts[@]}" source --download-only "$spec") >"$dir/source.log" 2>&1 || true
+	(cd "$dir/download" && apt-get -q "${KSA_APT_OPTS[@]}" source --download-only "$spec") >"$dir/source.log" 2>&1 || true
 	[ -f "$dir/download/$tar_name" ] ||
 		die "$EX_ENV" "apt did not fetch $tar_name (log: $dir/source.log): pass --tarball PATH or --git-tree DIR"
 	printf '%s\n' "$dir/download/$tar_name"

@@ -215,6 +215,56 @@ wt_description() {
 	wt_git config --get "branch.$KSA_BRANCH.description" || true
 }
 
+# --- Debian source packages ---------------------------------------------
+
+# The Debian archive this machine installs from, as "URI KEYRING".
+debian_mirror() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk '
+			function flush() {
+				if (types ~ /(^| )deb( |$)/ && uri != "" && uri !~ /security/ && suites ~ /(^| )[a-z]+( |$)/) {
+					print uri, (key == "" ? "-" : key); found = 1; exit
+				}
+				types = uri = suites = key = ""
+			}
+			/^[[:space:]]*$/ { flush(); next }
+			/^Types:/ { sub(/^Types:[[:space:]]*/, ""); types = $0 }
+			/^URIs:/ { uri = $2 }
+			/^Suites:/ { sub(/^Suites:[[:space:]]*/, ""); suites = $0 }
+			/^Signed-By:/ { key = $2 }
+			END { if (!found) flush() }' "$f"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		sed -e 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && $2 !~ /security/ && $3 ~ /^[a-z]+$/ { print $2, "-" }'
+	done
+}
+
+# apt_source_setup DIR SUITES: a private apt configuration in DIR with
+# deb-src entries for SUITES of this machine's Debian mirror, its index
+# fetched; sets KSA_APT_OPTS (the options for apt-get and apt-cache) and
+# KSA_APT_URI.  The machine's own package sources are not changed.
+apt_source_setup() {
+	local dir=$1 suites=$2 mirror key suite
+	need_cmd apt-get:apt
+	mirror=$(debian_mirror | head -n 1)
+	[ -n "$mirror" ] || die "$EX_ENV" "no Debian mirror found in /etc/apt: nothing to download from"
+	KSA_APT_URI=${mirror% *}
+	key=${mirror#* }
+	[ "$key" != - ] || key=/usr/share/keyrings/debian-archive-keyring.gpg
+	rm -rf "$dir"
+	mkdir -p "$dir/lists/partial" "$dir/parts" "$dir/cache/archives/partial"
+	for suite in $suites; do
+		printf 'deb-src [signed-by=%s] %s %s main\n' "$key" "$KSA_APT_URI" "$suite"
+	done >"$dir/sources.list"
+	KSA_APT_OPTS=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o "Dir::Etc::sourceparts=$dir/parts"
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" -o "Debug::NoLocking=1")
+	apt-get -q "${KSA_APT_OPTS[@]}" update >"$dir/update.log" 2>&1 ||
+		die "$EX_ENV" "apt-get update of the source index failed (log: $dir/update.log)"
+}
+
 # --- kernel builds --------------------------------------------------------
 
 # Build outputs live under build/out/<arch>-<config>, one per architecture
@@ -255,6 +305,63 @@ kmake() {
 	cross=$(cross_prefix "$arch") || die "$EX_ENV" "no cross compiler for $arch: run scripts/setup.sh"
 	make -s -C "$src" O="$out" ARCH="$arch" CROSS_COMPILE="$cross" \
 		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" -j"$(nproc)" "$@"
+}
+
+# One configuration per architecture serves every kernel build of the
+# project: tinyconfig + configs/ARCH-kvm.config (what the series needs
+# built) + configs/boot-ARCH.config (what booting it under QEMU and the
+# runtime tests need).  verify-bisect checks these builds and
+# tests/runtime.sh boots them, in the same build directory
+# (KSA_OUT/ARCH-kvm), so each kernel is built once.  configs/tests-ARCH.config
+# adds what only the test series tests/patches provides (its KUnit suites):
+# the runtime kernels have it on top, a change of a few objects.
+# arch_frags ARCH [tests]: the fragments, one path a line.
+arch_frags() {
+	local f
+	for f in "$1-kvm" "boot-$1" ${2:+"tests-$1"}; do
+		[ ! -f "$KSA_ROOT/configs/$f.config" ] || printf '%s\n' "$KSA_ROOT/configs/$f.config"
+	done
+}
+
+# The flags of every kernel build: W=1, so that verify-bisect's warnings
+# are seen; the same in every build of a directory, since a change of
+# flags recompiles everything.  W=1 also runs kernel-doc on every C file
+# it compiles; that is replaced by verify-bisect's kernel-doc check, which
+# runs kernel-doc -Wall on each file a patch changes, before and after it
+# (kernel-doc reads only the file it is given, so a file that is only
+# recompiled has the same findings as before): KERNELDOC=/dev/null makes
+# Kbuild's "python3 \$(KERNELDOC) ..." an empty script.
+KSA_KBUILD_FLAGS=(W=1 KERNELDOC=/dev/null)
+
+# kbuild SRC OUT ARCH TARGET...: kmake with the project's build flags.
+kbuild() {
+	local src=$1 out=$2 arch=$3
+	shift 3
+	kmake "$src" "$out" "$arch" "${KSA_KBUILD_FLAGS[@]}" "$@"
+}
+
+# build_lock: take the lock of the build directories (KSA_OUT) and the work
+# tree verify-bisect and the runtime tests share, or stop.
+build_lock() {
+	mkdir -p "$KSA_OUT"
+	exec 7>"$KSA_OUT/.lock"
+	flock -n 7 || die "$EX_ENV" "another verify-bisect.sh or tests/runtime.sh builds in $KSA_OUT: wait for it to finish"
+}
+
+# frags_key FRAGMENT...: what .ksa-configured holds for these fragments.
+frags_key() { cat "$@" | sha256sum | cut -c1-16; }
+
+# kconfig_for SRC OUT ARCH FRAGMENT...: configure OUT with kconfig unless it
+# already is for these fragments with this content (OUT/.ksa-configured
+# holds their hash), so that builds stay incremental.
+kconfig_for() {
+	local src=$1 out=$2 arch=$3 key
+	shift 3
+	key=$(frags_key "$@")
+	[ "$(cat "$out/.ksa-configured" 2>/dev/null)" = "$key" ] && return 0
+	rm -f "$out/.ksa-configured"
+	kconfig "$src" "$out" "$arch" "$@" || return
+	echo "$key" >"$out/.ksa-configured"
 }
 
 # kconfig SRC OUT ARCH FRAGMENT...: tinyconfig plus the fragments, checked

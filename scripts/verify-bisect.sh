@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Walk the series patch by patch and check that every step builds and is
 # clean, for every architecture the step can affect.
+# The checks are called through timed(), which shellcheck does not follow.
+# shellcheck disable=SC2317
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
 	cat <<USAGE
-Usage: $KSA_PROG [--arch LIST] [--patches N-M] [--quick] [--report DIR]
+Usage: $KSA_PROG [--arch LIST] [--patches N-M] [--quick | --only LIST] [--report DIR]
 
 Apply patches/ to the pinned base in the work tree build/verify and walk it
 commit by commit.  At every step, for every configuration in the matrix that
 the step affects, build incrementally with W=1 (and sparse, C=1, on s390 and
 arm64) and compare the warnings with those of all earlier steps: a new one
-fails the step.  Each patch also goes through checkpatch.pl --strict (minus
+fails the step.  sparse is the one scripts/fetch-sparse.sh builds (Debian
+12's is too old for this kernel); every C=1 build must show that sparse ran
+on the files it compiled.  Each patch also goes through checkpatch.pl --strict (minus
 the reasoned ignores in checkpatch.ignore), kernel-doc on the files it
 changes, the Coccinelle rules in cocci/ and a selection of the kernel's, and
 a comparison of 'make headers_install' with the base for x86_64, arm64 and
@@ -33,9 +37,24 @@ The matrix (configs/*.config on top of tinyconfig):
   --arch LIST      only these architectures (comma separated)
   --patches N-M    only steps N to M (1-based; the base is always the
                    baseline for warnings)
-  --quick          builds only (no sparse, kernel-doc, Coccinelle, headers)
+  --quick          builds and checkpatch only (no sparse, kernel-doc,
+                   Coccinelle, headers): the same as --only build,checkpatch
+  --only LIST      only these checks (comma separated): build, sparse
+                   (implies build), checkpatch, kernel-doc, coccinelle, uapi
   --report DIR     where report.md and report.json go
                    (default: build/verify-report)
+
+A check whose inputs a step does not touch is not run again and is reported
+as "unchanged inputs", not as passed: a build whose architecture reads none
+of the step's files (Kbuild's own dependency files of the previous build
+say which it reads; a changed Makefile, Kbuild, Kconfig or script always
+counts), the headers check when no UAPI header or header-install file
+changes, kernel-doc and Coccinelle when no C file or header (and no file a
+project rule's prefilter matches) changes.  Every check that runs proves it
+did: sparse's count of checked files, checkpatch's summary line, the files
+kernel-doc and Coccinelle read, the headers compared, and a canary per run
+(kernel-doc and spatch must report a known defect).  report.json keeps the
+time of every build and check.
 
 Results are kept per commit id and check in build/verify-results, so an
 interrupted run continues where it stopped and a second run with nothing
@@ -63,13 +82,14 @@ KERNEL_COCCI=(
 
 arches=("${ALL_ARCHES[@]}")
 range=
-quick=0
+only=
 report_dir=$KSA_ROOT/build/verify-report
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) [ $# -ge 2 ] || usage_error "--arch needs a list"; IFS=, read -r -a arches <<<"$2"; shift 2 ;;
 	--patches) [ $# -ge 2 ] || usage_error "--patches needs N-M"; range=$2; shift 2 ;;
-	--quick) quick=1; shift ;;
+	--quick) only=build,checkpatch; shift ;;
+	--only) [ $# -ge 2 ] || usage_error "--only needs a list of checks"; only=$2; shift 2 ;;
 	--report) [ $# -ge 2 ] || usage_error "--report needs a directory"; report_dir=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage_error "unknown argument '$1'" ;;
@@ -78,8 +98,21 @@ done
 for a in "${arches[@]}"; do
 	case " ${ALL_ARCHES[*]} " in *" $a "*) ;; *) usage_error "unknown architecture '$a' (known: ${ALL_ARCHES[*]})" ;; esac
 done
+ALL_CHECKS="build sparse checkpatch kernel-doc coccinelle uapi"
+declare -A want_check=()
+for c in ${only//,/ }; do
+	case " $ALL_CHECKS " in *" $c "*) want_check[$c]=1 ;; *) usage_error "--only: unknown check '$c' (known: $ALL_CHECKS)" ;; esac
+done
+if [ -z "$only" ]; then for c in $ALL_CHECKS; do want_check[$c]=1; done; fi
+[ -z "${want_check[sparse]:-}" ] || want_check[build]=1
+on() { [ -n "${want_check[$1]:-}" ]; }
 need_cmd git make gcc ccache:ccache python3 perl
-[ "$quick" = 1 ] || need_cmd sparse spatch:coccinelle pahole:dwarves
+on coccinelle && need_cmd spatch:coccinelle
+on uapi && need_cmd pahole:dwarves
+SPARSE=
+if on sparse; then
+	SPARSE=$("$KSA_ROOT/scripts/fetch-sparse.sh") || die "$EX_ENV" "no sparse that the kernel accepts: see scripts/fetch-sparse.sh --help"
+fi
 
 series_txt=$(series_checked) || exit
 mapfile -t patches < <(printf '%s' "$series_txt" | sed '/^$/d')
@@ -93,6 +126,7 @@ if [ -n "$range" ]; then
 	fi
 fi
 
+build_lock
 base_out=$("$KSA_ROOT/scripts/fetch-base.sh")
 base_gitdir=$(sed -n 1p <<<"$base_out")
 base=$(sed -n 2p <<<"$base_out")
@@ -102,13 +136,18 @@ VT=${KSA_VERIFY_TREE:-$KSA_ROOT/build/verify}
 # config fragments, the rules, the ignore list and the compilers.
 checks_key=$(
 	{
-		echo "quick=$quick"
+		# Which checks run does not change a result, but sparse changes the
+		# builds' results.
+		if on sparse; then echo sparse=on; else echo sparse=off; fi
 		cat "$KSA_ROOT"/configs/*.config "$KSA_ROOT/checkpatch.ignore" "$KSA_ROOT"/cocci/*.cocci
+		echo "${KSA_KBUILD_FLAGS[*]}"
 		printf '%s\n' "${KERNEL_COCCI[@]}"
 		for a in "${arches[@]}"; do
 			if p=$(cross_prefix "$a"); then "${p}gcc" --version | head -n 1; fi
 		done
-		sparse --version 2>/dev/null || true
+		[ -z "$SPARSE" ] || "$SPARSE" --version
+		# The form of the results: 2 since sparse really runs.
+		echo results=2
 		spatch --version 2>/dev/null | head -n 1 || true
 	} | sha256sum | cut -c1-16
 )
@@ -152,31 +191,18 @@ checkout() {
 # --- what each step affects -----------------------------------------------
 changed_files() { vgit diff --name-only "${commits[$(($1 - 1))]}" "${commits[$1]}"; }
 
-# arch_needed ARCH STEP: true if STEP (1-based) must be built for ARCH.
-arch_needed() {
-	local files
-	case $ALWAYS_ARCHES in *" $1 "*) return 0 ;; esac
-	files=$(changed_files "$2") || die "$EX_FAIL" "git diff of step $2 failed in $VT"
-	grep -qE "^(virt/kvm/|include/linux/kvm|include/kvm/|include/uapi/linux/kvm|arch/$1/)" <<<"$files"
-}
-
-declare -A needed=()
-for a in "${arches[@]}"; do
-	for i in $(seq "$first" "$last"); do
-		if arch_needed "$a" "$i"; then needed[$a]=1; break; fi
-	done
-done
+# Every architecture with a compiler is built at the base; at each step,
+# untouched_inputs (below) decides from the previous build's own dependency
+# files whether the step can change that build.
 build_arches=()
 for a in "${arches[@]}"; do
-	[ -n "${needed[$a]:-}" ] || continue
 	if cross_prefix "$a" >/dev/null; then
 		build_arches+=("$a")
 	elif [[ $ALWAYS_ARCHES == *" $a "* ]]; then
 		die "$EX_ENV" "no compiler for $a, which every step needs: run scripts/setup.sh"
 	else
 		log "no Debian cross compiler for $a: its builds are reported as not checked"
-		for i in $(seq "$first" "$last"); do
-			arch_needed "$a" "$i" || continue
+		for i in 0 $(seq "$first" "$last"); do
 			d=$RES/${commits[$i]}
 			mkdir -p "$d"
 			printf 'skip\nno Debian cross compiler for %s on this machine\n' "$a" >"$d/build-$a"
@@ -230,7 +256,7 @@ count_builds() {
 	for a in "${build_arches[@]}"; do
 		have_result 0 "build-$a" || full_total=$((full_total + 1))
 		for i in $(seq "$first" "$last"); do
-			arch_needed "$a" "$i" && ! have_result "$i" "build-$a" && step_total=$((step_total + 1))
+			have_result "$i" "build-$a" || step_total=$((step_total + 1))
 		done
 	done
 	return 0
@@ -246,50 +272,130 @@ estimate() {
 	printf '%d:%02d' $((s / 60)) $((s % 60))
 }
 
+# The sparse wrapper: Kbuild runs \$(CHECK) once per C file it compiles;
+# the wrapper notes the file in \$KSA_SPARSE_LOG, then runs sparse, so that
+# a build can show that sparse ran.
+sparse_wrapper() {
+	local w=$KSA_OUT/.ksa-sparse
+	mkdir -p "$KSA_OUT"
+	cat >"$w.tmp" <<'WRAP'
+#!/bin/sh
+# Written by verify-bisect.sh: note the C file, then run sparse.
+eval "last=\${$#}"
+case $last in *.c) printf '%s\n' "$last" >>"$KSA_SPARSE_LOG" ;; esac
+exec "$KSA_SPARSE" "$@"
+WRAP
+	chmod +x "$w.tmp"
+	mv "$w.tmp" "$w"
+	printf '%s\n' "$w"
+}
+
+# c_objects_since OUT STAMP: the kernel objects compiled from C since STAMP
+# (host programs, which sparse does not check, left out).
+c_objects_since() {
+	find "$1" -name '*.o' -newer "$2" -not -path '*/scripts/*' -not -path '*/tools/*' |
+		while read -r o; do
+			grep -qs '^source_.*\.c$' "${o%/*}/.${o##*/}.cmd" && echo "$o"
+		done | wc -l
+}
+
+# build_inputs OUT: the source files (relative to the tree) that the last
+# build in OUT read, from Kbuild's .cmd dependency files, kept in
+# OUT/.ksa-inputs.
+build_inputs() {
+	local out=$1
+	find "$out" -name '.*.cmd' -print0 | xargs -0 -r cat |
+		awk -v src="$VT/" '
+			{ for (i = 1; i <= NF; i++) if (index($i, src) == 1) print substr($i, length(src) + 1) }' |
+		sed 's/[):]*$//' | sort -u >"$out/.ksa-inputs.tmp"
+	mv "$out/.ksa-inputs.tmp" "$out/.ksa-inputs"
+}
+
+# untouched_inputs ARCH STEP: true if the build of ARCH at STEP cannot differ
+# from its build at the step before: none of the changed files is read by
+# that build, and none is a file of the build system itself.  Prints the
+# reason.
+untouched_inputs() {
+	local a=$1 step=$2 out=$KSA_OUT/$1-kvm files f frags
+	[ "$step" != 0 ] && [ -s "$out/.ksa-inputs" ] || return 1
+	# A directory that another configuration used since (tests/runtime.sh
+	# adds the test series' options) is built again.
+	mapfile -t frags < <(arch_frags "$a")
+	[ "$(cat "$out/.ksa-configured" 2>/dev/null)" = "$(frags_key "${frags[@]}")" ] || return 1
+	files=$(changed_files "$step")
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		case ${f##*/} in Makefile* | Kbuild* | Kconfig* | *.mk | *.lds* | *.sh | *.awk | *.pl | *.py) return 1 ;; esac
+		case $f in scripts/* | tools/* | usr/*) return 1 ;; esac
+		case $f in "arch/$a/"*) case $f in *.c | *.h) ;; *) return 1 ;; esac ;; esac
+		grep -qxF "$f" "$out/.ksa-inputs" && return 1
+	done <<<"$files"
+	echo "unchanged inputs: the $a build reads none of the $(grep -c . <<<"$files") files this step changes"
+}
+
 build_step() {
-	local step=$1 a=$2 out log t0 rc flags=(W=1) known new
+	local step=$1 a=$2 out log t0 rc flags=() known new sparse=0 why nsparse nobj proof='' frags
 	out=$KSA_OUT/$a-kvm
 	log=$RES/${commits[$step]}/build-$a.log
 	mkdir -p "${log%/*}"
-	progress "$step" "$n" "build $a (W=1$([ "$quick" = 0 ] && case $SPARSE_ARCHES in *" $a "*) echo ", C=1" ;; esac)), $((full_done + step_done + 1)) of $((full_total + step_total)) builds, about $(estimate) left"
+	if why=$(untouched_inputs "$a" "$step"); then
+		echo "$why" | put_result "$step" "build-$a" same
+		return
+	fi
+	on sparse && case $SPARSE_ARCHES in *" $a "*) sparse=1 ;; esac
+	progress "$step" "$n" "build $a (W=1$([ "$sparse" = 1 ] && echo ", C=1")), $((full_done + step_done + 1)) of $((full_total + step_total)) builds, about $(estimate) left"
 	checkout "${commits[$step]}"
 	t0=$(date +%s)
-	[ "$quick" = 0 ] && case $SPARSE_ARCHES in *" $a "*) flags+=(C=1) ;; esac
+	[ "$sparse" = 0 ] || flags+=(C=1 "CHECK=$(sparse_wrapper)")
 	# The baseline is a full build, so that every file's warnings (and
 	# sparse's) are known before the first patch.
 	[ "$step" != 0 ] || rm -rf "$out"
-	if [ ! -f "$out/.ksa-configured" ] || [ "$KSA_ROOT/configs/$a-kvm.config" -nt "$out/.ksa-configured" ]; then
-		rm -f "$out/.ksa-configured"
-		(kconfig "$VT" "$out" "$a" "$KSA_ROOT/configs/$a-kvm.config") >"$log" 2>&1 ||
-			die "$EX_FAIL" "configs/$a-kvm.config does not configure: $(tail -n 1 "$log")"
-		touch "$out/.ksa-configured"
-	fi
+	mapfile -t frags < <(arch_frags "$a")
+	(kconfig_for "$VT" "$out" "$a" "${frags[@]}") >"$log" 2>&1 ||
+		die "$EX_FAIL" "${frags[*]##*/} do not configure: $(tail -n 1 "$log")"
 	rc=0
-	{ kmake "$VT" "$out" "$a" olddefconfig && (kconfig_check "$out" "$KSA_ROOT/configs/$a-kvm.config") &&
-		kmake "$VT" "$out" "$a" "${flags[@]}" all; } >>"$log" 2>&1 || rc=$?
+	touch "$out/.ksa-build-start"
+	: >"$out/.ksa-sparse-files"
+	{ kmake "$VT" "$out" "$a" olddefconfig && (kconfig_check "$out" "${frags[@]}") &&
+		KSA_SPARSE=$SPARSE KSA_SPARSE_LOG=$out/.ksa-sparse-files kbuild "$VT" "$out" "$a" "${flags[@]}" all; } >>"$log" 2>&1 || rc=$?
 	if [ "$step" = 0 ]; then
 		full_secs=$((full_secs + $(date +%s) - t0)) full_done=$((full_done + 1))
 	else
 		step_secs=$((step_secs + $(date +%s) - t0)) step_done=$((step_done + 1))
 	fi
+	echo $(($(date +%s) - t0)) >"$RES/${commits[$step]}/build-$a.secs"
 	normalize <"$log" >"$RES/${commits[$step]}/build-$a.warnings"
 	if [ "$rc" != 0 ]; then
 		{ grep -E -i -m 20 'error[: ]' "$log" || tail -n 20 "$log"; } | put_result "$step" "build-$a" fail
 		return
 	fi
-	[ "$step" = 0 ] && { echo "baseline: $(wc -l <"$RES/${commits[$step]}/build-$a.warnings") warnings" | put_result 0 "build-$a" pass; return; }
+	build_inputs "$out"
+	if [ "$sparse" = 1 ]; then
+		# Kbuild drops C=1 with only a warning when it does not accept the
+		# checker: that is a failure here, and so is a build that compiled C
+		# files without sparse seeing one.
+		nsparse=$(sort -u "$out/.ksa-sparse-files" | grep -c . || true)
+		nobj=$(c_objects_since "$out" "$out/.ksa-build-start")
+		if grep -q 'is not available or not up to date' "$log" || { [ "$nobj" -gt 0 ] && [ "$nsparse" = 0 ]; }; then
+			{ echo "sparse did not run ($nobj C objects compiled, sparse saw $nsparse files):"; grep -m 3 'C=1' "$log" || true; } |
+				put_result "$step" "build-$a" fail
+			return
+		fi
+		proof="; sparse checked $nsparse C files ($nobj objects compiled)"
+	fi
+	[ "$step" = 0 ] && { echo "baseline: $(wc -l <"$RES/${commits[$step]}/build-$a.warnings") warnings$proof" | put_result 0 "build-$a" pass; return; }
 	known=$(known_warnings "build-$a" "$step")
 	new=$(comm -13 <(printf '%s\n' "$known") "$RES/${commits[$step]}/build-$a.warnings")
 	if [ -n "$new" ]; then
 		{ echo "new warnings:"; printf '%s\n' "$new"; } | put_result "$step" "build-$a" fail
 	else
-		echo "no new warnings" | put_result "$step" "build-$a" pass
+		echo "no new warnings$proof" | put_result "$step" "build-$a" pass
 	fi
 }
 
 # --- per-patch checks -----------------------------------------------------
 check_checkpatch() {
-	local step=$1 ignore out rc
+	local step=$1 ignore out rc total
 	have_result "$step" checkpatch && return
 	ignore=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$KSA_ROOT/checkpatch.ignore" | awk '{print $1}' | paste -sd, -)
 	checkout "${commits[$step]}"
@@ -297,16 +403,20 @@ check_checkpatch() {
 	# Debian's python3 first: its SPDX check (scripts/spdxcheck.py, for new
 	# files) needs python3-ply and python3-git, which a python3 of another
 	# installation earlier in PATH (pyenv, for one) does not have.
-	out=$(cd "$VT" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --no-summary --terse --show-types \
+	out=$(cd "$VT" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --show-types \
 		${ignore:+--ignore "$ignore"} "$KSA_ROOT/patches/${patches[$((step - 1))]}" 2>&1) || rc=$?
-	[ "$rc" = 0 ] || [ -n "$out" ] || out="checkpatch.pl exited with $rc and printed nothing"
 	if grep -q 'spdxcheck\.py' <<<"$out"; then
 		out+=$'\n'"(checkpatch could not run scripts/spdxcheck.py: it needs python3-git, python3-ply and a git repository that GitPython does not take for a bare one; see fetch-base.sh: a bare repository given with --git-tree is one)"
 	fi
-	if [ -n "$out" ]; then
-		printf '%s\n' "$out" | put_result "$step" checkpatch fail
+	# Its summary line is the proof that it read the patch.
+	total=$(grep -E '^total: [0-9]+ errors, [0-9]+ warnings, [0-9]+ checks, [0-9]+ lines checked$' <<<"$out" || true)
+	if [ -z "$total" ]; then
+		{ echo "checkpatch.pl (exit $rc) printed no summary line, so it did not check the patch:"; tail -n 20 <<<"$out"; } |
+			put_result "$step" checkpatch fail
+	elif [ "$rc" = 0 ] && [[ $total == "total: 0 errors, 0 warnings, 0 checks, "* ]] && ! grep -q spdxcheck <<<"$out"; then
+		echo "clean ($total)" | put_result "$step" checkpatch pass
 	else
-		echo "clean" | put_result "$step" checkpatch pass
+		grep -vE '^(NOTE|$)|has no obvious style problems|ready for submission' <<<"$out" | put_result "$step" checkpatch fail
 	fi
 }
 
@@ -334,6 +444,7 @@ kdoc_files() {
 	local f out rc
 	while read -r f; do
 		case $f in *.c | *.h) [ -f "$f" ] || continue ;; *) continue ;; esac
+		echo "$f" >>"$TOOL_ERRORS.read"
 		rc=0
 		out=$(./scripts/kernel-doc -none -Wall "$f" 2>&1) || rc=$?
 		printf '%s\n' "$out" | grep -i 'warning' || true
@@ -351,37 +462,85 @@ tool_errors() {
 	: >"$TOOL_ERRORS"
 }
 
+# files_read: how many files a check read (kdoc_files and kcocci_files note
+# them), then forget them.
+files_read() {
+	sort -u "$TOOL_ERRORS.read" 2>/dev/null | grep -c . || true
+	rm -f "$TOOL_ERRORS.read"
+}
+
+# canary CHECK: the tool of CHECK must find a known defect in a file made
+# here, once per run; otherwise it is broken and every result of CHECK
+# would be a silent pass.
+declare -A canary_ok=()
+canary() {
+	local d out
+	[ -z "${canary_ok[$1]:-}" ] || return 0
+	d=$(mktemp -d "${TMPDIR:-/tmp}/ksa-canary.XXXXXX")
+	case $1 in
+	kernel-doc)
+		printf '/**\n * ksa_canary() - a function whose parameter is not described\n */\nint ksa_canary(int x);\n' >"$d/canary.h"
+		out=$(cd "$VT" && ./scripts/kernel-doc -none -Wall "$d/canary.h" 2>&1) || true
+		grep -q "parameter 'x' not described" <<<"$out" ||
+			echo "kernel-doc canary: no warning for an undescribed parameter: $(tail -n 2 <<<"$out")" >>"$TOOL_ERRORS"
+		;;
+	coccinelle)
+		printf 'int ksa_canary(int x)\n{\n\tif (x) {\n\t\tx++;\n\t};\n\treturn x;\n}\n' >"$d/canary.c"
+		out=$(spatch_report "$VT/scripts/coccinelle/misc/semicolon.cocci" "$d/canary.c")
+		grep -q 'Unneeded semicolon' <<<"$out" ||
+			echo "spatch canary: misc/semicolon.cocci does not find an unneeded semicolon: $out" >>"$TOOL_ERRORS"
+		;;
+	esac
+	rm -rf "$d"
+	canary_ok[$1]=1
+}
+
+# c_files_changed STEP: true if STEP changes a C file or header.
+c_files_changed() { changed_files "$1" | grep -qE '\.[ch]$'; }
+
 check_kerneldoc() {
-	local step=$1 new
+	local step=$1 new nread
 	have_result "$step" kernel-doc && return
+	if ! c_files_changed "$step"; then
+		echo "unchanged inputs: the step changes no C file or header" | put_result "$step" kernel-doc same
+		return
+	fi
+	canary kernel-doc
+	tool_errors kernel-doc "$step" && return
 	new=$(run_on_versions "$step" kdoc_files)
+	nread=$(files_read)
 	tool_errors kernel-doc "$step" && return
 	if [ -n "$new" ]; then
 		{ echo "new kernel-doc warnings:"; printf '%s\n' "$new"; } | put_result "$step" kernel-doc fail
 	else
-		echo "no new kernel-doc warnings" | put_result "$step" kernel-doc pass
+		echo "no new kernel-doc warnings (read $nread file versions)" | put_result "$step" kernel-doc pass
 	fi
 }
 
-# The kernel's rules on the changed C files.
+# The kernel's rules on the changed C files, each rule run once on all of
+# them.
 # shellcheck disable=SC2317 # called through run_on_versions
 kcocci_files() {
-	local f r
+	local f r files=()
 	while read -r f; do
 		case $f in *.c) [ -f "$f" ] || continue ;; *) continue ;; esac
-		for r in "${KERNEL_COCCI[@]}"; do
-			if [ ! -f "scripts/coccinelle/$r.cocci" ]; then
-				echo "kernel rule $r.cocci is not in this tree" >>"$TOOL_ERRORS"
-				continue
-			fi
-			spatch_report "scripts/coccinelle/$r.cocci" "$f" | sed "s|^|$r: |"
-		done
+		echo "$f" >>"$TOOL_ERRORS.read"
+		files+=("$f")
+	done
+	[ ${#files[@]} -gt 0 ] || return 0
+	for r in "${KERNEL_COCCI[@]}"; do
+		if [ ! -f "scripts/coccinelle/$r.cocci" ]; then
+			echo "kernel rule $r.cocci is not in this tree" >>"$TOOL_ERRORS"
+			continue
+		fi
+		spatch_report "scripts/coccinelle/$r.cocci" "${files[@]}" | sed "s|^|$r: |"
 	done
 	return 0
 }
 
-# The project's rules on every file of the tree that their prefilter picks,
-# so that an invariant holds for the whole tree, not only the changed files.
+# pcocci_tree [FILE...]: the project's rules on every file of the tree that
+# their prefilter picks (or only on those of the FILEs it picks), so that an
+# invariant holds for the whole tree, not only for the changed files.
 pcocci_tree() {
 	local r pre files rc
 	for r in "$KSA_ROOT"/cocci/*.cocci; do
@@ -391,13 +550,18 @@ pcocci_tree() {
 			continue
 		fi
 		rc=0
-		files=$(git grep -l -E "$pre" -- '*.c' '*.h') || rc=$?
+		if [ $# -gt 0 ]; then
+			files=$(git grep -l -E "$pre" -- "$@") || rc=$?
+		else
+			files=$(git grep -l -E "$pre" -- '*.c' '*.h') || rc=$?
+		fi
 		[ "$rc" != 1 ] || continue # no file matches
 		if [ "$rc" != 0 ]; then
 			echo "git grep for the prefilter of ${r##*/} failed" >>"$TOOL_ERRORS"
 			continue
 		fi
 		mapfile -t files <<<"$files"
+		printf '%s\n' "${files[@]/#/${r##*/}:}" >>"$TOOL_ERRORS.read"
 		spatch_report "$r" "${files[@]}" | sed "s|^|${r##*/}: |"
 	done
 	return 0
@@ -417,31 +581,53 @@ spatch_report() {
 	[ -z "$out" ] || printf '%s\n' "$out"
 }
 
-# cocci_tree STEP: the project's findings in the tree at STEP, cached.
+# cocci_tree STEP: the project's findings in the tree at STEP, cached.  The
+# rules read one file at a time (--no-includes), so the tree's findings at a
+# step are those of the step before, less those in the files the step
+# changes, plus what the rules find in those files now: only the base is
+# read whole.
 cocci_tree() {
-	local f=$RES/${commits[$1]}/coccinelle.warnings
+	local step=$1 f=$RES/${commits[$1]}/coccinelle.warnings prev changed
 	if [ ! -f "$f" ]; then
 		mkdir -p "${f%/*}"
-		checkout "${commits[$1]}"
-		(cd "$VT" && pcocci_tree) | normalize all >"$f.tmp"
+		prev=
+		[ "$step" = 0 ] || prev=$(cocci_tree $((step - 1)))
+		checkout "${commits[$step]}"
+		if [ "$step" = 0 ]; then
+			(cd "$VT" && pcocci_tree) | normalize all >"$f.tmp"
+		else
+			mapfile -t changed < <(changed_files "$step" | grep -E '\.[ch]$' || true)
+			{
+				awk 'NR == FNR { c[$0] = 1; next } { p = $2; sub(/:$/, "", p); if (!(p in c)) print }' \
+					<(printf '%s\n' "${changed[@]}") <(printf '%s\n' "$prev")
+				if [ ${#changed[@]} -gt 0 ]; then (cd "$VT" && pcocci_tree "${changed[@]}") | normalize all; fi
+			} | sed '/^$/d' | sort -u >"$f.tmp"
+		fi
 		mv "$f.tmp" "$f"
 	fi
 	cat "$f"
 }
 
 check_cocci() {
-	local step=$1 new before after
+	local step=$1 new before after nread
 	have_result "$step" coccinelle && return
+	if ! c_files_changed "$step"; then
+		echo "unchanged inputs: the step changes no C file or header" | put_result "$step" coccinelle same
+		return
+	fi
+	canary coccinelle
+	tool_errors coccinelle "$step" && return
 	new=$(run_on_versions "$step" kcocci_files)
 	# One after the other: both check out commits in the same tree.
 	before=$(cocci_tree $((step - 1)))
 	after=$(cocci_tree "$step")
+	nread=$(files_read)
 	tool_errors coccinelle "$step" && return
 	new=$(printf '%s\n%s\n' "$new" "$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after"))" | sed '/^$/d')
 	if [ -n "$new" ]; then
 		{ echo "new findings:"; printf '%s\n' "$new"; } | put_result "$step" coccinelle fail
 	else
-		echo "no new findings ($(cocci_tree "$step" | wc -l) left in the tree)" | put_result "$step" coccinelle pass
+		echo "no new findings ($(cocci_tree "$step" | wc -l) left in the tree; $nread files read)" | put_result "$step" coccinelle pass
 	fi
 }
 
@@ -462,8 +648,16 @@ install_headers() {
 # header must keep its ABI (scripts/uapi-abi.sh: ioctl numbers and other
 # constants, struct layouts, compiled for the architecture).
 check_headers() {
-	local step=$1 a diffs line rel dir old new changed bad='' abi msg rc
+	local step=$1 a diffs line rel dir old new changed bad='' abi msg rc counts=''
 	have_result "$step" uapi && return
+	# What make headers_install reads: the UAPI directories (headers and
+	# their Kbuild files), usr/, the scripts that install and generate
+	# headers, the syscall tables (unistd headers), the top and the
+	# architecture Makefiles.
+	if ! changed_files "$step" | grep -qE '(^|/)uapi/|^usr/|^scripts/(headers_install\.sh|Makefile\.|unifdef|syscall)|^arch/[^/]+/(Makefile$|tools/|kernel/syscalls/|entry/syscalls/)|^Makefile$'; then
+		echo "unchanged inputs: the step changes no UAPI header, header-install script, syscall table or top or architecture Makefile" | put_result "$step" uapi same
+		return
+	fi
 	for a in "${HEADER_ARCHES[@]}"; do
 		if ! install_headers 0 "$a" || ! install_headers "$step" "$a"; then
 			bad="$bad"$'\n'"$a: make headers_install failed"
@@ -471,6 +665,11 @@ check_headers() {
 		fi
 		old=$RES/$base/headers-$a
 		new=$RES/${commits[$step]}/headers-$a
+		counts="$counts $a: $(find "$new/include" -type f | wc -l)"
+		if [ "$(find "$old/include" -type f | wc -l)" = 0 ]; then
+			bad="$bad"$'\n'"$a: make headers_install of the base installed no header"
+			continue
+		fi
 		diffs=$(diff -rq "$old/include" "$new/include" 2>&1 || true)
 		changed=()
 		while IFS= read -r line; do
@@ -513,35 +712,44 @@ check_headers() {
 	if [ -n "$bad" ]; then
 		printf '%s\n' "${bad#$'\n'}" | put_result "$step" uapi fail
 	else
-		echo "installed headers as the base, same ABI (x86_64, arm64, s390)" | put_result "$step" uapi pass
+		echo "installed headers as the base, same ABI (headers compared,$counts)" | put_result "$step" uapi pass
 	fi
 }
 
 # --- the walk ---------------------------------------------------------------
-count_builds
+if on build; then count_builds; fi
 log "$n patches, steps $first-$last, architectures: ${build_arches[*]:-none}; $full_total full and $step_total incremental builds to run"
-for a in "${build_arches[@]}"; do
-	have_result 0 "build-$a" || build_step 0 "$a"
-done
-for step in $(seq "$first" "$last"); do
+if on build; then
 	for a in "${build_arches[@]}"; do
-		arch_needed "$a" "$step" || continue
-		have_result "$step" "build-$a" || build_step "$step" "$a"
+		have_result 0 "build-$a" || build_step 0 "$a"
 	done
-	progress "$step" "$n" "checkpatch$([ "$quick" = 0 ] && echo ", kernel-doc, Coccinelle, headers")"
-	check_checkpatch "$step"
-	if [ "$quick" = 0 ]; then
-		check_kerneldoc "$step"
-		check_cocci "$step"
-		check_headers "$step"
+fi
+# timed STEP CHECK FUNCTION: run the check unless it has a result, and keep
+# its time next to the result.
+timed() {
+	local step=$1 c=$2 t0
+	shift 2
+	have_result "$step" "$c" && return
+	t0=$(date +%s)
+	"$@" "$step"
+	echo $(($(date +%s) - t0)) >"$RES/${commits[$step]}/$c.secs"
+}
+for step in $(seq "$first" "$last"); do
+	if on build; then
+		for a in "${build_arches[@]}"; do
+			have_result "$step" "build-$a" || build_step "$step" "$a"
+		done
 	fi
+	progress "$step" "$n" "$(for c in checkpatch kernel-doc coccinelle uapi; do on "$c" && printf '%s ' "$c"; done)"
+	for c in checkpatch:check_checkpatch kernel-doc:check_kerneldoc coccinelle:check_cocci uapi:check_headers; do
+		if on "${c%%:*}"; then timed "$step" "${c%%:*}" "${c#*:}"; fi
+	done
 done
 
 # --- report -------------------------------------------------------------
 checks=()
-for a in "${arches[@]}"; do checks+=("build-$a"); done
-checks+=(checkpatch)
-[ "$quick" = 1 ] || checks+=(kernel-doc coccinelle uapi)
+if on build; then for a in "${arches[@]}"; do checks+=("build-$a"); done; fi
+for c in checkpatch kernel-doc coccinelle uapi; do on "$c" && checks+=("$c"); done
 if python3 - "$RES" "$report_dir" "$first" "$last" "${checks[*]}" "${commits[*]}" "${patches[*]}" <<'PY'
 import json, os, sys
 res, outdir, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -554,37 +762,47 @@ for step in [0] + list(range(first, last + 1)):
     row = {"step": step, "patch": name, "commit": commits[step], "checks": {}}
     for c in checks:
         f = os.path.join(res, commits[step], c)
+        secs = None
         if step == 0 and not c.startswith("build-"):
             st, ev = "n/a", ""
         elif os.path.exists(f):
             lines = open(f).read().splitlines()
             st, ev = (lines[0] if lines else "fail"), "\n".join(lines[1:])
+            try:
+                secs = int(open(f + ".secs").read().strip())
+            except (OSError, ValueError):
+                secs = None
         elif os.path.exists(os.path.join(res, commits[step], c + ".log")):
             st, ev = "fail", "the check started but left no result (interrupted?): run again"
         else:
             st, ev = "n/a", "not affected by this step"
-        row["checks"][c] = {"status": st, "evidence": ev}
+        row["checks"][c] = {"status": st, "evidence": ev, "seconds": secs}
         if st == "fail" and first_fail is None:
             first_fail = (step, c, ev)
     rows.append(row)
-mark = {"pass": "pass", "fail": "**FAIL**", "skip": "not checked", "n/a": "-"}
+    row["seconds"] = sum(ch["seconds"] or 0 for ch in row["checks"].values())
+mark = {"pass": "pass", "fail": "**FAIL**", "skip": "not checked", "same": "unchanged inputs", "n/a": "-"}
 md = ["# verify-bisect report", "",
-      "| step | patch | " + " | ".join(checks) + " |",
-      "|---|---|" + "---|" * len(checks)]
+      "| step | patch | " + " | ".join(checks) + " | seconds |",
+      "|---|---|" + "---|" * (len(checks) + 1)]
 for r in rows:
     md.append("| %d | %s | " % (r["step"], r["patch"]) +
-              " | ".join(mark.get(r["checks"][c]["status"], r["checks"][c]["status"]) for c in checks) + " |")
+              " | ".join(mark.get(r["checks"][c]["status"], r["checks"][c]["status"]) for c in checks) +
+              " | %d |" % r["seconds"])
 md.append("")
+md += ["## time per check (seconds, all steps of this report)", "",
+       "| check | " + " | ".join(checks) + " |", "|---|" + "---|" * len(checks),
+       "| seconds | " + " | ".join(str(sum(r["checks"][c]["seconds"] or 0 for r in rows)) for c in checks) + " |", ""]
 for r in rows:
     for c in checks:
         ch = r["checks"][c]
-        if ch["status"] in ("fail", "skip"):
+        if ch["status"] in ("fail", "skip", "same"):
             md += ["## step %d %s: %s" % (r["step"], c, ch["status"]), "", "```", ch["evidence"][:4000], "```", ""]
 counts = {}
 for r in rows:
     for c in checks:
         counts[r["checks"][c]["status"]] = counts.get(r["checks"][c]["status"], 0) + 1
-doc = {"steps": rows, "counts": counts,
+doc = {"steps": rows, "counts": counts, "seconds": sum(r["seconds"] for r in rows),
        "first_failure": None if first_fail is None else {"step": first_fail[0], "check": first_fail[1]}}
 os.makedirs(outdir, exist_ok=True)
 open(os.path.join(outdir, "report.md"), "w").write("\n".join(md) + "\n")
@@ -594,7 +812,9 @@ if first_fail:
     where = "the base itself (a configuration problem, not a patch)" if first_fail[0] == 0 else patches[first_fail[0] - 1]
     print("\nfirst failure: step %d (%s), %s:" % (first_fail[0], where, first_fail[1]))
     print("\n".join(first_fail[2].splitlines()[:20]))
-print("\nverify-bisect: %d passed, %d failed, %d skipped" % (counts.get("pass", 0), counts.get("fail", 0), counts.get("skip", 0)))
+print("\n%d checks not run again because the step does not touch their inputs, %d not checked on this machine (both counted as skipped)"
+      % (counts.get("same", 0), counts.get("skip", 0)))
+print("verify-bisect: %d passed, %d failed, %d skipped" % (counts.get("pass", 0), counts.get("fail", 0), counts.get("skip", 0) + counts.get("same", 0)))
 sys.exit(1 if first_fail else 0)
 PY
 then rc=0; else rc=$?; fi

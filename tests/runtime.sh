@@ -79,7 +79,10 @@ for a in "${arches[@]}"; do
 	[ -f "$libc" ] || die "$EX_ENV" "$libc is missing (the static C library for $a): run scripts/setup.sh"
 done
 
-RT=${KSA_RUNTIME_TREE:-$KSA_ROOT/build/runtime}
+# The kernels are built in verify-bisect's work tree and build directories
+# (lib.sh: arch_frags), so that the base and tip kernels verify-bisect has
+# built are only rebuilt where the test series or its options change them.
+RT=${KSA_RUNTIME_TREE:-${KSA_VERIFY_TREE:-$KSA_ROOT/build/verify}}
 CACHE=${KSA_RUNTIME_CACHE:-$KSA_ROOT/build/runtime-cache}
 LOGS=${KSA_RUNTIME_LOGS:-$KSA_ROOT/build/runtime-logs}
 OUT=${KSA_OUT:-$KSA_ROOT/build/out}
@@ -99,6 +102,7 @@ rgit() {
 # --- the commits: base and tip, each with the test series on top ---------
 exec 9>"$CACHE/.lock"
 flock -n 9 || die "$EX_ENV" "another tests/runtime.sh uses $CACHE: wait for it to finish"
+build_lock
 base_out=$("$KSA_ROOT/scripts/fetch-base.sh") || exit
 base_gitdir=$(sed -n 1p <<<"$base_out")
 base=$(sed -n 2p <<<"$base_out")
@@ -138,7 +142,7 @@ commit[tip]=$(am_onto "$tip" "${test_patches[@]}") || exit
 say "base ${base:0:12} (+tests ${commit[base]:0:12}), tip ${tip:0:12} (+tests ${commit[tip]:0:12})"
 
 # --- kernels, kept per commit and configuration ---------------------------
-frags() { printf '%s\n' "$KSA_ROOT/configs/$1-kvm.config" "$KSA_ROOT/configs/boot-$1.config"; }
+frags() { arch_frags "$1" tests; }
 image_path() {
 	case $1 in
 	arm64) echo arch/arm64/boot/Image.gz ;;
@@ -164,13 +168,13 @@ kernel() {
 		echo "$dir"
 		return
 	fi
-	o=$OUT/runtime-$a
+	o=$OUT/$a-kvm
 	say "building the $a kernel of the $v (${c:0:12}) in ${o#"$KSA_ROOT"/}" >&2
 	t=$(date +%s)
 	rgit checkout -q -f --detach "$c" || die "$EX_FAIL" "cannot check out ${c:0:12} in $RT"
 	mapfile -t f < <(frags "$a")
-	kconfig "$RT" "$o" "$a" "${f[@]}" >&2
-	kmake "$RT" "$o" "$a" "$(basename "$(image_path "$a")")" modules >"$LOGS/build-$a-$v.log" 2>&1 ||
+	kconfig_for "$RT" "$o" "$a" "${f[@]}" >&2
+	kbuild "$RT" "$o" "$a" "$(basename "$(image_path "$a")")" modules >"$LOGS/build-$a-$v.log" 2>&1 ||
 		{ tail -n 30 "$LOGS/build-$a-$v.log" >&2; die "$EX_FAIL" "the $a kernel of the $v does not build"; }
 	rm -rf "$dir.tmp"
 	# Only the modules of this configuration (modules.order), not what an
@@ -209,7 +213,7 @@ selftests() {
 	t=$(date +%s)
 	rgit checkout -q -f --detach "${commit[base]}" || die "$EX_FAIL" "cannot check out the base in $RT"
 	rm -rf "$hdr"
-	kmake "$RT" "$OUT/runtime-arm64" arm64 headers_install INSTALL_HDR_PATH="$hdr" >"$LOGS/headers-arm64.log" 2>&1 ||
+	kmake "$RT" "$OUT/headers-arm64" arm64 headers_install INSTALL_HDR_PATH="$hdr" >"$LOGS/headers-arm64.log" 2>&1 ||
 		{ tail -n 20 "$LOGS/headers-arm64.log" >&2; die "$EX_FAIL" "make headers_install failed for arm64"; }
 	mapfile -t names < <(selftests_list | awk '{ print $1 }')
 	make -s -C "$RT/tools/testing/selftests/kvm" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \

@@ -312,6 +312,7 @@ check_headers_on() (
 	put_result() { echo "RESULT $3:"; cat; }
 	tool_errors() { [ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }; }
 	install_headers() { return 0; }
+	changed_files() { echo "${T_CHANGED:-include/uapi/linux/t.h}"; }
 	eval "$(sed -n '/^check_headers() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
 	check_headers 1
 	rm -f "$TOOL_ERRORS"
@@ -336,6 +337,37 @@ run check_headers_on
 check "verify-bisect UAPI: a stray new directory and an ABI change fail, each named" sh -c \
 	"grep -q 'RESULT fail:' '$T_OUT' && grep -q 'new installed header arch/x86/bad.h' '$T_OUT' &&
 	 grep -q 's390: the ABI of linux/t.h changed' '$T_OUT' && ! grep -q x86_64: '$T_OUT'"
+T_CHANGED=drivers/vfio/vfio_main.c run check_headers_on
+check "verify-bisect UAPI: a step that changes no input of headers_install is 'unchanged inputs', not a pass" \
+	grep -q 'RESULT same:' "$T_OUT"
+T_CHANGED=arch/s390/kernel/syscalls/syscall.tbl run check_headers_on
+check "verify-bisect UAPI: a changed syscall table is an input (the headers are compared)" \
+	grep -q 'RESULT fail:' "$T_OUT"
+
+# verify-bisect's untouched_inputs: a step whose files the previous build of
+# an architecture did not read is not built again; a read file, a build
+# file, a file of the architecture that is not C, or another configuration
+# of the build directory is.
+# shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd function
+untouched_on() (
+	KSA_OUT=$A/bo
+	changed_files() { printf '%s\n' "${T_CHANGED[@]}"; }
+	eval "$(sed -n '/^untouched_inputs() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
+	untouched_inputs arm64 1
+)
+mkdir -p "$A/bo/arm64-kvm"
+printf '%s\n' arch/arm64/kvm/arm.c include/linux/kvm_host.h virt/kvm/kvm_main.c >"$A/bo/arm64-kvm/.ksa-inputs"
+mapfile -t T_FRAGS < <(arch_frags arm64)
+frags_key "${T_FRAGS[@]}" >"$A/bo/arm64-kvm/.ksa-configured"
+T_CHANGED=(drivers/vfio/group.c arch/x86/kvm/x86.c)
+expect "verify-bisect: a step whose files the arm64 build does not read is unchanged inputs" 0 "reads none of the 2 files" untouched_on
+for c in virt/kvm/kvm_main.c drivers/vfio/Makefile arch/arm64/tools/sysreg scripts/mod/modpost.c; do
+	T_CHANGED=(drivers/vfio/group.c "$c")
+	expect "verify-bisect: a step that changes $c is built" 1 "" untouched_on
+done
+T_CHANGED=(drivers/vfio/group.c)
+echo other >"$A/bo/arm64-kvm/.ksa-configured"
+expect "verify-bisect: a build directory configured otherwise since (runtime tests) is built" 1 "" untouched_on
 
 # --- command line -----------------------------------------------------------
 for s in "$KSA_ROOT"/scripts/*.sh "$KSA_ROOT"/tests/*.sh; do

@@ -9,12 +9,14 @@ usage() {
 	cat <<USAGE
 Usage: $KSA_PROG
 
-Insert two bad patches after patch 1 of the series (one that does not
-compile, one that adds a W=1 warning) in a scratch copy of the project and
-run scripts/verify-bisect.sh --arch x86_64 --quick on its first five
-steps, sharing the
-project's verify work tree and build directories so the builds stay
-incremental.  Prints TAP lines and a closing "N passed, N failed" line.
+Insert bad patches after patch 1 of the series in a scratch copy of the
+project: one that does not compile, one that adds a W=1 warning, and one
+whose only defect sparse finds (an undeclared global symbol), each followed
+by one that restores the file, and run scripts/verify-bisect.sh --arch
+x86_64,s390 --only sparse on the steps up to the first real patch after
+them.  It shares the project's verify work tree, build directories and
+result store, so the base is not built again and the steps build
+incrementally.  Prints TAP lines and a closing "N passed, N failed" line.
 Exit codes: 0 all passed, 1 a test failed, 2 bad usage.
 USAGE
 }
@@ -37,11 +39,21 @@ sed -i '0,/^\tlockdep_assert_held(&device->dev_set->lock);/s//\tint unused_for_t
 g commit -q -am "vfio: Add a warning" -m "Test patch: compiles with a W=1 warning." -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
 g checkout -q HEAD~2 -- "$f"
 g commit -q -am "vfio: Restore the file" -m "Test patch: back to patch 1." -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
+# gcc has no warning for a global variable without a declaration (W=1's
+# -Wmissing-declarations is for functions): only sparse reports it.
+sed -i '0,/^static bool vfio_assert_device_open/s//int ksa_sparse_only_defect;\n\n&/' "$W/linux/$f"
+g commit -q -am "vfio: Add a defect only sparse finds" -m "Test patch: an undeclared global symbol." -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
+g checkout -q HEAD~1 -- "$f"
+g commit -q -am "vfio: Restore the file again" -m "Test patch: back to patch 1." -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
 g cherry-pick "$tip~$((n - 1))..$tip" >/dev/null
 "$P/scripts/export.sh" --work-tree "$W/linux" --branch "$br" >"$T_OUT" 2>&1 || { t_fail "export the altered series" "$T_OUT"; t_summary; exit; }
 
-KSA_VERIFY_TREE=$KSA_ROOT/build/verify KSA_OUT=$KSA_ROOT/build/out KSA_VERIFY_RESULTS=$W/results \
-	run "$P/scripts/verify-bisect.sh" --arch x86_64 --quick --patches 1-5 --report "$W/report"
+# The project's result store: the base's builds are not done again.  The
+# altered steps have commit ids of their own, so nothing of the real
+# series' results is touched.
+RESULTS=${KSA_VERIFY_RESULTS:-$KSA_ROOT/build/verify-results}
+KSA_VERIFY_TREE=$KSA_ROOT/build/verify KSA_OUT=$KSA_ROOT/build/out KSA_VERIFY_RESULTS=$RESULTS \
+	run "$P/scripts/verify-bisect.sh" --arch x86_64,s390 --only sparse --patches 1-7 --report "$W/report"
 cp "$T_OUT" "$W/verify.log"
 check "verify-bisect fails on the altered series (exit 1)" test "$RC" = 1
 json=$W/report/report.json
@@ -56,8 +68,14 @@ E"
 check "step 3 fails with the new warning (unused variable)" sh -c "[ '$(step_status 3 build-x86_64)' = fail ] && grep -q 'unused_for_test' <<'E'
 $(step_evidence 3 build-x86_64)
 E"
+check "step 5 fails on s390 with sparse's finding, and passes on x86_64 (no sparse there)" sh -c "[ '$(step_status 5 build-s390)' = fail ] && [ '$(step_status 5 build-x86_64)' = pass ] && grep -q \"ksa_sparse_only_defect' was not declared\" <<'E'
+$(step_evidence 5 build-s390)
+E"
+check "sparse ran at the s390 steps that compiled C files, and says how many it checked" sh -c "grep -Eq 'sparse checked [1-9][0-9]* C files' <<'E'
+$(step_evidence 6 build-s390)
+E"
 check "step 1 and the steps after the bad ones pass" \
-	test "$(for i in 1 4 5; do step_status $i build-x86_64; done | tr '\n' ' ')" = "pass pass pass "
+	test "$(for i in 1 4 6 7; do step_status $i build-x86_64; done | tr '\n' ' ')" = "pass pass pass pass "
 check "the Markdown report marks the failures" grep -q '| 2 | .*Break-the-build.* | \*\*FAIL\*\*' "$W/report/report.md"
 
 # Results are kept per commit: a second run with nothing changed builds
@@ -65,8 +83,8 @@ check "the Markdown report marks the failures" grep -q '| 2 | .*Break-the-build.
 cp "$json" "$W/report.first.json"
 rm -f "$json"
 t0=$(date +%s)
-KSA_VERIFY_TREE=$KSA_ROOT/build/verify KSA_OUT=$KSA_ROOT/build/out KSA_VERIFY_RESULTS=$W/results \
-	run "$P/scripts/verify-bisect.sh" --arch x86_64 --quick --patches 1-5 --report "$W/report"
+KSA_VERIFY_TREE=$KSA_ROOT/build/verify KSA_OUT=$KSA_ROOT/build/out KSA_VERIFY_RESULTS=$RESULTS \
+	run "$P/scripts/verify-bisect.sh" --arch x86_64,s390 --only sparse --patches 1-7 --report "$W/report"
 secs=$(($(date +%s) - t0))
 check "a rerun with nothing changed fails the same way and gives the same report ($secs s)" \
 	sh -c "[ $RC = 1 ] && cmp -s '$json' '$W/report.first.json'"
