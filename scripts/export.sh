@@ -70,7 +70,7 @@ GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL GIT_COMMITTER_DATE=$
 	-c diff.noprefix=false -c diff.mnemonicPrefix=false -c diff.algorithm=myers \
 	-c diff.context=3 -c diff.interHunkContext=0 -c diff.relative=false \
 	-c diff.suppressBlankEmpty=false -c diff.orderFile=/dev/null -c diff.renames=true \
-	-c format.signOff=false -c format.headers= -c format.mboxrd=false -c format.forceInBodyFrom=false \
+	-c format.signOff=false -c format.mboxrd=false -c format.forceInBodyFrom=false \
 	-c format.encodeEmailHeaders=true -c format.suffix=.patch -c format.noprefix=false -c core.abbrev=12 \
 	format-patch -q -M --zero-commit --no-signature --no-thread --no-to --no-cc \
 	--filename-max-length=64 --subject-prefix=PATCH \

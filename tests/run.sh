@@ -102,7 +102,7 @@ else
 fi
 
 printf '\n=== summary (%s)\n' "$(elapsed)"
-printf '%s\n' "${summary[@]}"
+printf '%s\n' "${summary[@]}" | tee "$logdir/summary.txt"
 printf 'logs: %s\n' "$logdir"
 printf '%d passed, %d failed, %d skipped\n' "$pass" "$fail" "$skip"
 [ "$fail" = 0 ]

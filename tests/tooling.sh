@@ -138,6 +138,10 @@ check "the cover letter has subject, blurb, shortlog and base-commit" \
 	grep -q "^base-commit: $PIN" "$P/patches/0000-cover-letter.patch"
 run grep -c -e '^Subject: \[PATCH 0/3\] test: A synthetic series' -e '^The blurb of the synthetic series' -e '^  drivers: Change d2' "$P/patches/0000-cover-letter.patch"
 check "the cover letter text survives the export" test "$(cat "$T_OUT")" = 3
+# Plain git format-patch writes one blank line between the mail headers and
+# the message.
+run sh -c "for p in '$P'/patches/*.patch; do awk 'h == 0 && /^\$/ { h = 1; next } h == 1 { if (\$0 == \"\") print FILENAME; exit }' \"\$p\"; done"
+check "every exported patch has one blank line after its mail headers, as format-patch writes" test ! -s "$T_OUT"
 
 cp -r "$P/patches" "$W/patches.1" && cp "$P/series" "$W/series.1"
 expect "apply of an exported series succeeds" 0 "applied 3 patches" "$P/scripts/apply.sh"
