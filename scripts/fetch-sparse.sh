@@ -104,7 +104,7 @@ static inline int u(const int *q)
 }
 EOF
 out=$("$tmp/src/sparse" "$tmp/t.c" 2>&1) || true
-if grep -q error <<<"$out" || ! grep -q "symbol 'ksa_undeclared' was not declared" <<<"$out"; then
+if grep -q 'error:' <<<"$out" || ! grep -q "symbol 'ksa_undeclared' was not declared" <<<"$out"; then
 	die "$EX_FAIL" "the built sparse fails its test (an error, or no finding): $out"
 fi
 rm -rf "$dest"

@@ -358,9 +358,14 @@ kconfig_for() {
 	local src=$1 out=$2 arch=$3 key
 	shift 3
 	key=$(frags_key "$@")
-	[ "$(cat "$out/.ksa-configured" 2>/dev/null)" = "$key" ] && return 0
+	if [ "$(cat "$out/.ksa-configured" 2>/dev/null)" = "$key" ]; then
+		# The tree may have moved to another commit since: take its new
+		# symbols' defaults (syncconfig would ask on stdin) and check again.
+		kmake "$src" "$out" "$arch" olddefconfig </dev/null >/dev/null && kconfig_check "$out" "$@"
+		return
+	fi
 	rm -f "$out/.ksa-configured"
-	kconfig "$src" "$out" "$arch" "$@" || return
+	kconfig "$src" "$out" "$arch" "$@" </dev/null || return
 	echo "$key" >"$out/.ksa-configured"
 }
 

@@ -104,6 +104,7 @@ for c in ${only//,/ }; do
 	case " $ALL_CHECKS " in *" $c "*) want_check[$c]=1 ;; *) usage_error "--only: unknown check '$c' (known: $ALL_CHECKS)" ;; esac
 done
 if [ -z "$only" ]; then for c in $ALL_CHECKS; do want_check[$c]=1; done; fi
+[ ${#want_check[@]} -gt 0 ] || usage_error "--only names no check (known: $ALL_CHECKS)"
 [ -z "${want_check[sparse]:-}" ] || want_check[build]=1
 on() { [ -n "${want_check[$1]:-}" ]; }
 need_cmd git make gcc ccache:ccache python3 perl
@@ -147,7 +148,7 @@ checks_key=$(
 		done
 		[ -z "$SPARSE" ] || "$SPARSE" --version
 		# The form of the results: 2 since sparse really runs.
-		echo results=2
+		echo results=3
 		spatch --version 2>/dev/null | head -n 1 || true
 	} | sha256sum | cut -c1-16
 )
@@ -180,16 +181,19 @@ for i in $(seq 1 "$n"); do
 	fi
 	commits+=("$(vgit rev-parse HEAD)")
 done
-current=${commits[$n]}
 
+# The checks run partly in subshells, which cannot update $current for
+# the parent: ask git where the tree is.
 checkout() {
-	[ "$current" = "$1" ] && return 0
+	[ "$(vgit rev-parse HEAD)" = "$1" ] && return 0
 	vgit checkout -q -f --detach "$1"
-	current=$1
 }
 
 # --- what each step affects -----------------------------------------------
-changed_files() { vgit diff --name-only "${commits[$(($1 - 1))]}" "${commits[$1]}"; }
+# Renames as a deletion and an addition, so that both paths are seen.
+changed_files() { vgit diff --no-renames --name-only "${commits[$(($1 - 1))]}" "${commits[$1]}"; }
+# added_files STEP: the files STEP adds.
+added_files() { vgit diff --no-renames --name-only --diff-filter=A "${commits[$(($1 - 1))]}" "${commits[$1]}"; }
 
 # Every architecture with a compiler is built at the base; at each step,
 # untouched_inputs (below) decides from the previous build's own dependency
@@ -295,42 +299,56 @@ WRAP
 c_objects_since() {
 	find "$1" -name '*.o' -newer "$2" -not -path '*/scripts/*' -not -path '*/tools/*' |
 		while read -r o; do
-			grep -qs '^source_.*\.c$' "${o%/*}/.${o##*/}.cmd" && echo "$o"
+			if grep -qs '^source_.*\.c$' "${o%/*}/.${o##*/}.cmd"; then echo "$o"; fi
 		done | wc -l
 }
 
-# build_inputs OUT: the source files (relative to the tree) that the last
-# build in OUT read, from Kbuild's .cmd dependency files, kept in
-# OUT/.ksa-inputs.
+# build_inputs OUT STEP ARCH: the source files (relative to the tree) that
+# the build of ARCH at STEP read, from Kbuild's .cmd dependency files in OUT,
+# kept as $RES/<commit>/build-ARCH.inputs.  Paths are cleaned of "." and
+# ".." (virt/kvm/Makefile.kvm has arch/*/kvm/../../../virt/kvm/...).
 build_inputs() {
-	local out=$1
+	local out=$1 f=$RES/${commits[$2]}/build-$3.inputs
 	find "$out" -name '.*.cmd' -print0 | xargs -0 -r cat |
-		awk -v src="$VT/" '
-			{ for (i = 1; i <= NF; i++) if (index($i, src) == 1) print substr($i, length(src) + 1) }' |
-		sed 's/[):]*$//' | sort -u >"$out/.ksa-inputs.tmp"
-	mv "$out/.ksa-inputs.tmp" "$out/.ksa-inputs"
+		awk -v src="$(realpath "$VT")/" '
+			function clean(p,   n, i, k, part, outp) {
+				n = split(p, part, "/"); k = 0
+				for (i = 1; i <= n; i++) {
+					if (part[i] == "" || part[i] == ".") continue
+					if (part[i] == ".." && k > 0 && outp[k] != "..") { k--; continue }
+					outp[++k] = part[i]
+				}
+				p = ""; for (i = 1; i <= k; i++) p = p (i > 1 ? "/" : "") outp[i]
+				return p
+			}
+			{ for (i = 1; i <= NF; i++) if (index($i, src) == 1) { t = substr($i, length(src) + 1); sub(/[):]+$/, "", t); print clean(t) } }' |
+		sort -u >"$f.tmp"
+	mv "$f.tmp" "$f"
 }
 
 # untouched_inputs ARCH STEP: true if the build of ARCH at STEP cannot differ
-# from its build at the step before: none of the changed files is read by
-# that build, and none is a file of the build system itself.  Prints the
-# reason.
+# from its build at the step before: that build passed (or was itself
+# unchanged), it read none of the files STEP changes, STEP adds no file
+# (a new header can shadow another one on the include path, a new UAPI
+# header is installed and compiled), and no changed file belongs to the
+# build system itself.  Prints the reason.
 untouched_inputs() {
-	local a=$1 step=$2 out=$KSA_OUT/$1-kvm files f frags
-	[ "$step" != 0 ] && [ -s "$out/.ksa-inputs" ] || return 1
-	# A directory that another configuration used since (tests/runtime.sh
-	# adds the test series' options) is built again.
-	mapfile -t frags < <(arch_frags "$a")
-	[ "$(cat "$out/.ksa-configured" 2>/dev/null)" = "$(frags_key "${frags[@]}")" ] || return 1
+	local a=$1 step=$2 prev files f st
+	[ "$step" != 0 ] || return 1
+	prev=$RES/${commits[$((step - 1))]}/build-$a
+	[ -s "$prev.inputs" ] || return 1
+	st=$(head -n 1 "$prev" 2>/dev/null || true)
+	[ "$st" = pass ] || [ "$st" = same ] || return 1
+	[ -z "$(added_files "$step")" ] || return 1
 	files=$(changed_files "$step")
 	while IFS= read -r f; do
 		[ -n "$f" ] || continue
 		case ${f##*/} in Makefile* | Kbuild* | Kconfig* | *.mk | *.lds* | *.sh | *.awk | *.pl | *.py) return 1 ;; esac
 		case $f in scripts/* | tools/* | usr/*) return 1 ;; esac
 		case $f in "arch/$a/"*) case $f in *.c | *.h) ;; *) return 1 ;; esac ;; esac
-		grep -qxF "$f" "$out/.ksa-inputs" && return 1
+		grep -qxF "$f" "$prev.inputs" && return 1
 	done <<<"$files"
-	echo "unchanged inputs: the $a build reads none of the $(grep -c . <<<"$files") files this step changes"
+	echo "unchanged inputs: the $a build of the step before reads none of the $(grep -c . <<<"$files") files this step changes"
 }
 
 build_step() {
@@ -339,6 +357,7 @@ build_step() {
 	log=$RES/${commits[$step]}/build-$a.log
 	mkdir -p "${log%/*}"
 	if why=$(untouched_inputs "$a" "$step"); then
+		cp "$RES/${commits[$((step - 1))]}/build-$a.inputs" "$RES/${commits[$step]}/build-$a.inputs"
 		echo "$why" | put_result "$step" "build-$a" same
 		return
 	fi
@@ -369,7 +388,7 @@ build_step() {
 		{ grep -E -i -m 20 'error[: ]' "$log" || tail -n 20 "$log"; } | put_result "$step" "build-$a" fail
 		return
 	fi
-	build_inputs "$out"
+	build_inputs "$out" "$step" "$a"
 	if [ "$sparse" = 1 ]; then
 		# Kbuild drops C=1 with only a warning when it does not accept the
 		# checker: that is a failure here, and so is a build that compiled C

@@ -40,7 +40,13 @@ kept in build/runtime-logs.  The closing line is
                      arm64, s390 and x86_64)
   --no-break-check   leave out the broken-kernel run
 
-Environment: KSA_RUNTIME_TREE (kernel work tree, default build/runtime),
+The kernels are built in verify-bisect's work tree and build directories
+(build/verify, build/out/ARCH-kvm, with the configuration verify-bisect
+checks plus configs/tests-ARCH.config), so that after verify-bisect only
+what the test series changes is compiled again.
+
+Environment: KSA_RUNTIME_TREE (kernel work tree, default KSA_VERIFY_TREE or
+build/verify),
 KSA_RUNTIME_CACHE, KSA_RUNTIME_LOGS, KSA_OUT (build directories).
 
 Exit codes: 0 everything passed, 1 a test failed, 2 bad usage, 3 the
@@ -281,19 +287,19 @@ boot() {
 			-cpu max,pauth-impdef=on \
 			-smp 1 -m 2048 -nographic -no-reboot -action panic=exit-failure \
 			-kernel "$kdir/$(image_path "$a")" -initrd "$rd" \
-			-append "console=ttyAMA0 kunit.enable=0 panic=-1 $*" </dev/null >"$log" 2>&1 || rc=$?
+			-append "console=ttyAMA0 kunit.enable=0 panic=-1 $*" </dev/null >"$log" 2>&1 7>&- 9>&- || rc=$?
 		;;
 	s390)
 		timeout "$tmo" qemu-system-s390x -M s390-ccw-virtio -cpu max \
 			-smp 1 -m 512 -nographic -no-reboot -action panic=exit-failure \
 			-kernel "$kdir/$(image_path "$a")" -initrd "$rd" \
-			-append "console=ttysclp0 kunit.enable=0 panic=-1 $*" </dev/null >"$log" 2>&1 || rc=$?
+			-append "console=ttysclp0 kunit.enable=0 panic=-1 $*" </dev/null >"$log" 2>&1 7>&- 9>&- || rc=$?
 		;;
 	x86_64)
 		timeout "$tmo" qemu-system-x86_64 -cpu max -device pci-testdev \
 			-smp 1 -m 1024 -nographic -no-reboot -action panic=exit-failure \
 			-kernel "$kdir/$(image_path "$a")" -initrd "$rd" \
-			-append "console=ttyS0 kunit.enable=0 panic=-1 $*" </dev/null >"$log" 2>&1 || rc=$?
+			-append "console=ttyS0 kunit.enable=0 panic=-1 $*" </dev/null >"$log" 2>&1 7>&- 9>&- || rc=$?
 		;;
 	esac
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"

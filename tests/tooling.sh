@@ -348,30 +348,41 @@ T_CHANGED=arch/s390/kernel/syscalls/syscall.tbl run check_headers_on
 check "verify-bisect UAPI: a changed syscall table is an input (the headers are compared)" \
 	grep -q 'RESULT fail:' "$T_OUT"
 
-# verify-bisect's untouched_inputs: a step whose files the previous build of
-# an architecture did not read is not built again; a read file, a build
-# file, a file of the architecture that is not C, or another configuration
-# of the build directory is.
-# shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd function
-untouched_on() (
-	KSA_OUT=$A/bo
+# verify-bisect's build_inputs and untouched_inputs: the files a build read
+# come from its .cmd files with their paths cleaned; a step whose files the
+# build of the step before did not read is not built again; a read file, a
+# build file, a file of the architecture that is not C, an added file, or a
+# step before that failed is built.
+# shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd functions
+inputs_on() (
+	RES=$A/ires commits=(c0 c1) VT=$A/itree
 	changed_files() { printf '%s\n' "${T_CHANGED[@]}"; }
-	eval "$(sed -n '/^untouched_inputs() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
-	untouched_inputs arm64 1
+	added_files() { printf '%s\n' "${T_ADDED[@]}"; }
+	eval "$(sed -n '/^build_inputs() {/,/^}/p; /^untouched_inputs() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
+	"$@"
 )
-mkdir -p "$A/bo/arm64-kvm"
-printf '%s\n' arch/arm64/kvm/arm.c include/linux/kvm_host.h virt/kvm/kvm_main.c >"$A/bo/arm64-kvm/.ksa-inputs"
-mapfile -t T_FRAGS < <(arch_frags arm64)
-frags_key "${T_FRAGS[@]}" >"$A/bo/arm64-kvm/.ksa-configured"
+mkdir -p "$A/itree" "$A/ires/c0" "$A/ires/c1" "$A/iout/arch/arm64/kvm"
+IT=$(realpath "$A/itree")
+printf 'savedcmd_x := gcc -I%s/include -c x.c\nsource_arch/arm64/kvm/kvm_main.o := %s/arch/arm64/kvm/../../../virt/kvm/kvm_main.c\ndeps_arch/arm64/kvm/kvm_main.o := \\\n  %s/include/linux/kvm_host.h \\\n  %s/./arch/arm64/include/asm/kvm_host.h \\\n  $(wildcard include/config/KVM) \\\n\n' \
+	"$IT" "$IT" "$IT" "$IT" >"$A/iout/arch/arm64/kvm/.kvm_main.o.cmd"
+inputs_on build_inputs "$A/iout" 0 arm64
+run cat "$A/ires/c0/build-arm64.inputs"
+check "verify-bisect: the inputs of a build are its .cmd files' source paths, cleaned of . and .." \
+	test "$(tr '\n' ' ' <"$T_OUT")" = "arch/arm64/include/asm/kvm_host.h include/linux/kvm_host.h virt/kvm/kvm_main.c "
+echo pass >"$A/ires/c0/build-arm64"
+T_ADDED=()
 T_CHANGED=(drivers/vfio/group.c arch/x86/kvm/x86.c)
-expect "verify-bisect: a step whose files the arm64 build does not read is unchanged inputs" 0 "reads none of the 2 files" untouched_on
+expect "verify-bisect: a step whose files the arm64 build does not read is unchanged inputs" 0 "reads none of the 2 files" \
+	inputs_on untouched_inputs arm64 1
 for c in virt/kvm/kvm_main.c drivers/vfio/Makefile arch/arm64/tools/sysreg scripts/mod/modpost.c; do
 	T_CHANGED=(drivers/vfio/group.c "$c")
-	expect "verify-bisect: a step that changes $c is built" 1 "" untouched_on
+	expect "verify-bisect: a step that changes $c is built" 1 "" inputs_on untouched_inputs arm64 1
 done
-T_CHANGED=(drivers/vfio/group.c)
-echo other >"$A/bo/arm64-kvm/.ksa-configured"
-expect "verify-bisect: a build directory configured otherwise since (runtime tests) is built" 1 "" untouched_on
+T_CHANGED=(drivers/vfio/group.c) T_ADDED=(arch/arm64/include/asm/delay.h)
+expect "verify-bisect: a step that adds a file is built" 1 "" inputs_on untouched_inputs arm64 1
+T_ADDED=()
+echo fail >"$A/ires/c0/build-arm64"
+expect "verify-bisect: a step after a failed build is built" 1 "" inputs_on untouched_inputs arm64 1
 
 # --- command line -----------------------------------------------------------
 for s in "$KSA_ROOT"/scripts/*.sh "$KSA_ROOT"/tests/*.sh; do

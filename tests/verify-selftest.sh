@@ -48,10 +48,17 @@ g commit -q -am "vfio: Restore the file again" -m "Test patch: back to patch 1."
 g cherry-pick "$tip~$((n - 1))..$tip" >/dev/null
 "$P/scripts/export.sh" --work-tree "$W/linux" --branch "$br" >"$T_OUT" 2>&1 || { t_fail "export the altered series" "$T_OUT"; t_summary; exit; }
 
-# The project's result store: the base's builds are not done again.  The
-# altered steps have commit ids of their own, so nothing of the real
-# series' results is touched.
-RESULTS=${KSA_VERIFY_RESULTS:-$KSA_ROOT/build/verify-results}
+# A result store of its own, seeded with the base's results from the
+# project's store (so the base is not built again); everything of the
+# altered series is checked anew on every run.
+RESULTS=$W/results
+shopt -s nullglob
+for d in "${KSA_VERIFY_RESULTS:-$KSA_ROOT/build/verify-results}"/*/"$(base_get import-commit)"; do
+	k=$(basename "$(dirname "$d")")
+	mkdir -p "$RESULTS/$k"
+	cp -r "$d" "$RESULTS/$k/"
+done
+shopt -u nullglob
 KSA_VERIFY_TREE=$KSA_ROOT/build/verify KSA_OUT=$KSA_ROOT/build/out KSA_VERIFY_RESULTS=$RESULTS \
 	run "$P/scripts/verify-bisect.sh" --arch x86_64,s390 --only sparse --patches 1-7 --report "$W/report"
 cp "$T_OUT" "$W/verify.log"

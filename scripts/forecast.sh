@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Forecast what verify-bisect (and so CI) costs for a series, from what the
+# last run measured and from the fan-out of each patch's files in the builds.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	cat <<USAGE
+Usage: $KSA_PROG [--plan FILE] [--report FILE] [--fixed SECONDS] [--limit MINUTES]
+
+Forecast the time of scripts/verify-bisect.sh for a planned series, and of
+a CI run with it, on this machine.  The model, step by step:
+
+  builds    for each architecture with a build directory in KSA_OUT
+            (ARCH-kvm, left by verify-bisect): the objects a step rebuilds
+            are those whose Kbuild dependency file (.cmd) names one of the
+            step's files, plus one for each new C file the architecture
+            builds; a Makefile, Kbuild or Kconfig file counts as every object
+            of its directory.  A step that reaches no object of an
+            architecture costs nothing there (verify-bisect reports it as
+            "unchanged inputs").  Otherwise it costs the smallest measured
+            incremental build of that architecture (Kbuild's walk, the link)
+            plus the objects times the full build's seconds per object.  A
+            "+config:ARCH" adds a configuration: one full build of ARCH, then
+            ARCH's step cost twice.
+  checks    checkpatch at every step; kernel-doc and Coccinelle at steps
+            with a C file or header; the headers check at steps with a UAPI
+            file: each its mean measured time where it ran; the Coccinelle
+            run over the whole base once.
+  the rest  --fixed SECONDS: every other suite of tests/run.sh, as measured
+            (its summary prints each suite's time), default 0.
+
+The measured times come from report.json of the last full verify-bisect
+run; the plan (default tests/full-series.plan, the 27 patches of the spec)
+says what each patch touches (see the comment at its top).
+
+  --plan FILE      the planned series
+  --report FILE    report.json to take the times from
+                   (default build/verify-report/report.json)
+  --fixed SECONDS  the rest of the CI run
+  --limit MINUTES  print whether the forecast is within it (default 75)
+
+Exit codes: 0 forecast within the limit, 1 over it, 2 bad usage, 3 no
+measurements (run scripts/verify-bisect.sh first).
+USAGE
+}
+
+plan=$KSA_ROOT/tests/full-series.plan
+report=$KSA_ROOT/build/verify-report/report.json
+fixed=0
+limit=75
+while [ $# -gt 0 ]; do
+	case $1 in
+	--plan) [ $# -ge 2 ] || usage_error "--plan needs a file"; plan=$2; shift 2 ;;
+	--report) [ $# -ge 2 ] || usage_error "--report needs a file"; report=$2; shift 2 ;;
+	--fixed) [[ ${2:-} =~ ^[0-9]+$ ]] || usage_error "--fixed needs a number of seconds"; fixed=$2; shift 2 ;;
+	--limit) [[ ${2:-} =~ ^[0-9]+$ ]] || usage_error "--limit needs a number of minutes"; limit=$2; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage_error "unknown argument '$1'" ;;
+	esac
+done
+[ -f "$plan" ] || usage_error "--plan $plan: no such file"
+[ -f "$report" ] || die "$EX_ENV" "$report does not exist: run scripts/verify-bisect.sh first"
+need_cmd python3
+
+# The source prefix of the .cmd files: the work tree the builds were made in.
+tree=${KSA_VERIFY_TREE:-$KSA_ROOT/build/verify}
+python3 - "$plan" "$report" "$KSA_OUT" "$(realpath -m "$tree")" "$fixed" "$limit" <<'PY'
+import glob, json, os, re, sys
+plan_f, report_f, out, tree, fixed, limit = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+rep = json.load(open(report_f))
+steps = rep["steps"]
+
+def secs(step, check):
+    c = step["checks"].get(check)
+    return c["seconds"] if c and c["status"] in ("pass", "fail") and c["seconds"] is not None else None
+
+# Per architecture: the objects and, for each file, the objects that read it.
+arches = {}
+for d in sorted(glob.glob(os.path.join(out, "*-kvm"))):
+    a = os.path.basename(d)[:-4]
+    base = [secs(s, "build-" + a) for s in steps if s["step"] == 0]
+    if not base or base[0] is None:
+        continue
+    objs, readers = set(), {}
+    for cmd in glob.glob(os.path.join(d, "**", ".*.o.cmd"), recursive=True):
+        obj = os.path.relpath(cmd, d)
+        text = open(cmd, errors="replace").read()
+        if not re.search(r"^source_\S+ := \S+\.c$", text, re.M):
+            continue
+        if obj.startswith(("scripts/", "tools/")) or "/scripts/" in obj or "/tools/" in obj:
+            continue
+        objs.add(obj)
+        for tok in re.split(r"[\s\\]+", text):
+            tok = tok.rstrip(":)")
+            if tok.startswith(tree + "/"):
+                tok = tok[len(tree) + 1:]
+            elif tok.startswith("/") or tok.startswith("$(") or "/" not in tok or tok.startswith("-"):
+                continue
+            readers.setdefault(tok, set()).add(obj)
+    incr = [secs(s, "build-" + a) for s in steps if s["step"] > 0]
+    incr = [x for x in incr if x is not None]
+    arches[a] = {"objs": objs, "readers": readers, "full": base[0],
+                 "per_obj": base[0] / max(len(objs), 1), "walk": min(incr) if incr else 25}
+if not arches:
+    sys.exit("forecast.sh: no build directory in %s has a measured base build: run scripts/verify-bisect.sh first" % out)
+
+def mean(check):
+    v = [secs(s, check) for s in steps if s["step"] > 0]
+    v = [x for x in v if x is not None]
+    return sum(v) / len(v) if v else 0
+check_cost = {c: mean(c) for c in ("checkpatch", "kernel-doc", "coccinelle", "uapi")}
+# The first step's Coccinelle run also reads the whole base once.
+first = [secs(s, "coccinelle") for s in steps if s["step"] == 1]
+cocci_base = max(0, (first[0] or 0) - check_cost["coccinelle"]) if first else 0
+uapi_re = re.compile(r"(^|/)uapi/|^usr/|^scripts/(headers_install\.sh|Makefile\.|unifdef|syscall)|^arch/[^/]+/(Makefile$|tools/|kernel/syscalls/)|^Makefile$")
+build_re = re.compile(r"(^|/)(Makefile[^/]*|Kbuild[^/]*|Kconfig[^/]*)$")
+
+def builds_dir(a, path):
+    """Whether the architecture a compiles files in path's directory."""
+    if path.startswith("arch/"):
+        return path.startswith("arch/%s/" % a)
+    if path.startswith("virt/kvm/arm64/"):
+        return a == "arm64"
+    return True
+
+rows, total = [], 0
+extra = {}          # configurations added by earlier steps: arch -> count
+for line in open(plan_f):
+    line = line.split("#", 1)[0].split()
+    if not line:
+        continue
+    n, files = line[0], line[1:]
+    row = {"patch": n, "arch": {}, "checks": 0}
+    for a, m in arches.items():
+        hit, buildsys = set(), False
+        for f in files:
+            if f.startswith("+config:"):
+                continue
+            if f.startswith("new:"):
+                p = f[4:]
+                if p.endswith(".c") and builds_dir(a, p):
+                    hit.add("new:" + p)
+                continue
+            hit |= m["readers"].get(f, set())
+            if build_re.search(f) and builds_dir(a, f):
+                buildsys = True
+                d = os.path.dirname(f)
+                hit |= {o for o in m["objs"] if os.path.dirname(o).startswith(d)}
+        cost = m["walk"] + len(hit) * m["per_obj"] if hit or buildsys else 0
+        cost *= 1 + extra.get(a, 0)
+        added = files.count("+config:" + a)
+        cost += added * m["full"]
+        row["arch"][a] = (len(hit), round(cost))
+    for f in files:
+        if f.startswith("+config:"):
+            a = f.split(":", 1)[1]
+            extra[a] = extra.get(a, 0) + 1
+    c = check_cost["checkpatch"]
+    if any(f.endswith((".c", ".h")) for f in files):
+        c += check_cost["kernel-doc"] + check_cost["coccinelle"]
+    if any(uapi_re.search(f.replace("new:", "")) for f in files):
+        c += check_cost["uapi"]
+    row["checks"] = round(c)
+    total += sum(v[1] for v in row["arch"].values()) + row["checks"]
+    rows.append(row)
+base_builds = sum(m["full"] for m in arches.values())
+apply = 20 + 2 * len(rows)
+verify = base_builds + total + cocci_base + apply
+names = list(arches)
+print("| patch | " + " | ".join("%s objs/s" % a for a in names) + " | checks s |")
+print("|---|" + "---|" * (len(names) + 1))
+for r in rows:
+    print("| %s | " % r["patch"] + " | ".join("%d/%d" % r["arch"][a] for a in names) + " | %d |" % r["checks"])
+print()
+print("measured: full builds " + ", ".join("%s %d s (%d objects, %.2f s each, walk %d s)" % (a, m["full"], len(m["objs"]), m["per_obj"], m["walk"]) for a, m in arches.items()))
+print("measured: checks per step " + ", ".join("%s %.0f s" % kv for kv in check_cost.items()) + "; Coccinelle over the base %d s" % cocci_base)
+print("forecast: verify-bisect %d s (%.0f min): base builds %d s, steps %d s, applying %d s" % (verify, verify / 60, base_builds, total + cocci_base, apply))
+whole = verify + fixed
+print("forecast: CI run %d s (%.0f min) with %d s for the other suites; limit %d min: %s" % (whole, whole / 60, fixed, limit, "within" if whole <= limit * 60 else "OVER"))
+sys.exit(0 if whole <= limit * 60 else 1)
+PY
