@@ -88,7 +88,7 @@ lock_work_tree() {
 }
 
 prepare_existing() {
-	local state status tip op
+	local state status tip op ra
 	is_git_work_tree "$KSA_WORK_TREE" ||
 		die "$EX_REFUSED" "$KSA_WORK_TREE exists but is not a git work tree: move it away or pass --work-tree"
 	lock_work_tree
@@ -104,9 +104,16 @@ prepare_existing() {
 			"$(wt_git rev-parse --path-format=absolute --git-common-dir)/refs/heads/$KSA_BRANCH.lock"
 	fi
 	if op=$(wt_in_progress); then
-		if [ "$status" = applying ] && [ "$op" = "git am" ]; then
+		ra=$(wt_git rev-parse --path-format=absolute --git-path rebase-apply)
+		if [ "$status" = applying ] && [ -d "$ra" ]; then
+			# apply.sh runs nothing but git am there; killed as git am
+			# starts, it leaves a rebase-apply/ that git takes for a rebase.
 			log "continuing after an interrupted apply: dropping its unfinished 'git am'"
-			wt_git am --abort >/dev/null 2>&1 || wt_git am --quit
+			wt_git am --abort >/dev/null 2>&1 || wt_git am --quit >/dev/null 2>&1 || rm -rf "$ra"
+			# Killed in the middle of a patch, git am --abort can fail and
+			# leave that patch's changes: kept, not lost, and not a reason
+			# to refuse.
+			if wt_dirty; then keep_work changes; fi
 		elif [ "$force" = 1 ]; then
 			keep_work commits
 		else
@@ -184,11 +191,10 @@ n=${#patches[@]}
 log "applying $n patches with git am -3"
 paths=()
 for p in "${patches[@]}"; do paths+=("$KSA_ROOT/patches/$p"); done
-if [ "$n" -gt 0 ] && ! GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL \
-	hgit -C "$KSA_WORK_TREE" am -q -3 --committer-date-is-author-date "${paths[@]}" >&2; then
-	k=$(cat "$(wt_git rev-parse --path-format=absolute --git-path rebase-apply/next)" 2>/dev/null || echo 0)
-	bad=unknown
-	[ "$k" -lt 1 ] || bad=${patches[$((k - 1))]:-unknown}
+if [ "$n" -gt 0 ] && ! k=$(ksa_am "$KSA_WORK_TREE" "${paths[@]}"); then
+	# ksa_am applies one file at a time, so k names the file even when it
+	# holds more than one mail.
+	bad=${patches[$((k - 1))]}
 	files=$(wt_git diff --name-only --diff-filter=U | tr '\n' ' ')
 	[ -n "$files" ] || files=$(sed -n 's|^diff --git a/\([^ ]*\) .*|\1|p' "$KSA_ROOT/patches/$bad" | tr '\n' ' ')
 	wt_set_state conflict "$bad"

@@ -210,6 +210,32 @@ backup_name() {
 	printf '%s\n' "$name"
 }
 
+# ksa_am TREE PATCH...: apply the patches on TREE's HEAD with 'git am -3',
+# as every tool of the project does: committed as the project identity with
+# the committer date taken from the author date (so that a commit id depends
+# only on the patches), and without the user's global or system git
+# configuration (commit.gpgsign, hooks, am.* settings).  git's output goes
+# to stderr.  If a patch does not apply, prints the 1-based position of its
+# file among the arguments (a file may hold more than one mail) and returns
+# 1 with git am stopped on it.
+ksa_am() {
+	local tree=$1 next f i=0 mails=0 m
+	shift
+	GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL \
+		hgit -C "$tree" am -q -3 --committer-date-is-author-date "$@" >&2 && return 0
+	next=$(cat "$(git -C "$tree" rev-parse --path-format=absolute --git-path rebase-apply/next)" 2>/dev/null || echo 1)
+	for f in "$@"; do
+		i=$((i + 1))
+		# git mailsplit: a mail starts at each "From <id> " line, and a
+		# file without one is one mail.
+		m=$(grep -cE '^From [0-9a-f]{40} ' "$f" || true)
+		mails=$((mails + (m > 0 ? m : 1)))
+		[ "$mails" -lt "$next" ] || break
+	done
+	echo "$i"
+	return 1
+}
+
 # The branch description as set by apply.sh or the developer.
 wt_description() {
 	wt_git config --get "branch.$KSA_BRANCH.description" || true

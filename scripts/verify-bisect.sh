@@ -164,8 +164,8 @@ fi
 vgit() { GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL git -C "$VT" "$@"; }
 
 # --- the commits of the series ------------------------------------------
-# git am with the committer date taken from the author date makes the
-# commit ids depend only on the patches, so results can be keyed by them.
+# ksa_am (lib.sh) makes the commit ids depend only on the patches, so
+# results can be keyed by them.
 progress 0 "$n" "applying the series in $VT"
 if ! is_git_work_tree "$VT"; then
 	git --git-dir="$base_gitdir" worktree prune
@@ -175,7 +175,7 @@ vgit am --abort >/dev/null 2>&1 || true
 vgit checkout -q -f --detach "$base"
 commits=("$base")
 for i in $(seq 1 "$n"); do
-	if ! vgit am -q -3 --committer-date-is-author-date "$KSA_ROOT/patches/${patches[$((i - 1))]}" >/dev/null 2>&1; then
+	if ! ksa_am "$VT" "$KSA_ROOT/patches/${patches[$((i - 1))]}" >/dev/null 2>&1; then
 		vgit am --abort >/dev/null 2>&1 || true
 		die "$EX_FAIL" "step $i: patches/${patches[$((i - 1))]} does not apply: run scripts/apply.sh to see the conflict"
 	fi

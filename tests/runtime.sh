@@ -120,15 +120,15 @@ fi
 is_git_work_tree "$RT" || die "$EX_ENV" "$RT is not a git work tree: remove it and run again"
 
 # am_onto COMMIT PATCH...: the commit the patches make on top of COMMIT.
-# git am with the committer date taken from the author date gives the same
-# id on every machine, so kernels can be kept by commit id.
+# ksa_am (lib.sh) gives the same id on every machine, so kernels can be
+# kept by commit id.
 am_onto() {
 	local onto=$1 p
 	shift
 	rgit am --abort >/dev/null 2>&1 || true
 	rgit checkout -q -f --detach "$onto"
 	for p in "$@"; do
-		if ! rgit am -q -3 --committer-date-is-author-date "$p" >/dev/null 2>&1; then
+		if ! GIT_CEILING_DIRECTORIES=$(dirname "$RT") ksa_am "$RT" "$p" >/dev/null 2>&1; then
 			rgit am --abort >/dev/null 2>&1 || true
 			die "$EX_FAIL" "${p#"$KSA_ROOT"/} does not apply in $RT"
 		fi

@@ -199,6 +199,13 @@ expect "apply --force after fixing the patch applies the series" 0 "applied 3 pa
 new_backup=$(backups | comm -13 "$W/backups.before" - | tail -n 1)
 check "the commits of the stopped git am are kept on a new backup branch" \
 	test -n "$new_backup" -a "$(git -C "$WT" log -1 --format=%s "$new_backup" 2>/dev/null)" = "drivers: Change d1"
+# A patch file with two mails, the second of which does not apply: the file
+# is named, not the file of the next position.
+sed 's/^ int f2(void)/ int g2(void)/' "$W/p2" | cat "$W/p2" - >"$P/patches/0002-drivers-Change-d2.patch"
+expect "apply --force: a file of two mails that does not apply is the one named" 1 "0002-drivers-Change-d2.patch \(patch 2/3\) does not apply" \
+	"$P/scripts/apply.sh" --force
+cp "$W/p2" "$P/patches/0002-drivers-Change-d2.patch"
+"$P/scripts/apply.sh" --force >/dev/null 2>&1
 
 # A real three-way conflict: the work tree changes what patch 2 changes.
 git -C "$WT" reset -q --hard "$PIN"
@@ -257,6 +264,11 @@ else
 	t_fail "apply was killed in the middle of git am" "$W/interrupted.log"
 fi
 expect "apply after an interrupted apply continues" 0 "applied 200 patches" "$P2/scripts/apply.sh"
+# Killed just as git am starts: an empty rebase-apply/, which git calls a
+# rebase in progress.
+mkdir "$(git -C "$P2/build/linux" rev-parse --path-format=absolute --git-path rebase-apply)"
+echo "applying $PIN" >"$(git -C "$P2/build/linux" rev-parse --path-format=absolute --git-path kvm-s390-arm64-state)"
+expect "apply after one killed as git am started (empty rebase-apply/) continues" 0 "applied 200 patches" "$P2/scripts/apply.sh"
 "$P2/scripts/export.sh" >/dev/null 2>&1
 run diff -r "$W/patches.2" "$P2/patches"
 check "after the interruption the round trip of 200 patches is byte-identical" \
@@ -348,6 +360,21 @@ T_CHANGED=arch/s390/kernel/syscalls/syscall.tbl run check_headers_on
 check "verify-bisect UAPI: a changed syscall table is an input (the headers are compared)" \
 	grep -q 'RESULT fail:' "$T_OUT"
 
+# ksa_am, the one apply loop of apply.sh, verify-bisect and the runtime
+# tests, ignores the user's git configuration: with commit.gpgsign=true and
+# a gpg that fails, plain git am fails and ksa_am does not.
+mkdir -p "$A/amhome"
+printf '[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n' >"$A/amhome/.gitconfig"
+git -C "$WT" checkout -q -f --detach "$PIN"
+run env HOME="$A/amhome" git -C "$WT" -c user.name=x -c user.email=x@example.org am -q -3 "$W/p2"
+check "ksa_am test: git am with the user's commit.gpgsign fails (the test can fail)" test "$RC" != 0
+git -C "$WT" am --abort >/dev/null 2>&1
+git -C "$WT" checkout -q -f --detach "$PIN"
+# shellcheck disable=SC2016 # expanded by the inner bash
+run env HOME="$A/amhome" bash -c 'source "$1/scripts/lib.sh"; ksa_am "$2" "$3"' _ "$KSA_ROOT" "$WT" "$W/p2"
+check "ksa_am applies the patch despite the user's commit.gpgsign" test "$RC" = 0
+git -C "$WT" checkout -q -f kvm-s390-arm64
+
 # verify-bisect's build_inputs and untouched_inputs: the files a build read
 # come from its .cmd files with their paths cleaned; a step whose files the
 # build of the step before did not read is not built again; a read file, a
@@ -363,6 +390,7 @@ inputs_on() (
 )
 mkdir -p "$A/itree" "$A/ires/c0" "$A/ires/c1" "$A/iout/arch/arm64/kvm"
 IT=$(realpath "$A/itree")
+# shellcheck disable=SC2016 # a literal $(wildcard ...) of a .cmd file
 printf 'savedcmd_x := gcc -I%s/include -c x.c\nsource_arch/arm64/kvm/kvm_main.o := %s/arch/arm64/kvm/../../../virt/kvm/kvm_main.c\ndeps_arch/arm64/kvm/kvm_main.o := \\\n  %s/include/linux/kvm_host.h \\\n  %s/./arch/arm64/include/asm/kvm_host.h \\\n  $(wildcard include/config/KVM) \\\n\n' \
 	"$IT" "$IT" "$IT" "$IT" >"$A/iout/arch/arm64/kvm/.kvm_main.o.cmd"
 inputs_on build_inputs "$A/iout" 0 arm64
