@@ -164,8 +164,8 @@ prepare_existing() {
 }
 
 if [ -e "$KSA_WORK_TREE" ]; then
-	log "resetting $KSA_WORK_TREE to the base $base"
 	prepare_existing
+	log "reset $KSA_WORK_TREE to the base $base"
 else
 	log "creating the work tree $KSA_WORK_TREE (git worktree of $base_gitdir)"
 	mkdir -p "$(dirname "$KSA_WORK_TREE")"

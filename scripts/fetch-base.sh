@@ -35,21 +35,23 @@ USAGE
 }
 
 tarball=${KSA_BASE_TARBALL:-}
+tarball_from=KSA_BASE_TARBALL
 git_tree=${KSA_BASE_GIT_TREE:-}
+git_tree_from=KSA_BASE_GIT_TREE
 new_pin=0
 while [ $# -gt 0 ]; do
 	case $1 in
-	--tarball) [ $# -ge 2 ] || usage_error "--tarball needs a path"; tarball=$2; shift 2 ;;
-	--tarball=*) tarball=${1#*=}; shift ;;
-	--git-tree) [ $# -ge 2 ] || usage_error "--git-tree needs a directory"; git_tree=$2; shift 2 ;;
-	--git-tree=*) git_tree=${1#*=}; shift ;;
+	--tarball) [ $# -ge 2 ] || usage_error "--tarball needs a path"; tarball=$2 tarball_from=--tarball; shift 2 ;;
+	--tarball=*) tarball=${1#*=} tarball_from=--tarball; shift ;;
+	--git-tree) [ $# -ge 2 ] || usage_error "--git-tree needs a directory"; git_tree=$2 git_tree_from=--git-tree; shift 2 ;;
+	--git-tree=*) git_tree=${1#*=} git_tree_from=--git-tree; shift ;;
 	--new-pin) new_pin=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage_error "unknown argument '$1'" ;;
 	esac
 done
 
-need_cmd git sha256sum:coreutils tar xz:xz-utils
+need_cmd git sha256sum:coreutils tar xz:xz-utils flock:util-linux
 
 tag=$(base_get tag)
 tar_name=$(base_get tarball)
@@ -74,9 +76,9 @@ check_commit() {
 
 from_git_tree() {
 	local dir=$1 gitdir tree commit
-	[ -d "$dir" ] || usage_error "--git-tree $dir: no such directory"
+	[ -d "$dir" ] || usage_error "$git_tree_from $dir: no such directory"
 	gitdir=$(git -C "$dir" rev-parse --path-format=absolute --git-common-dir 2>/dev/null) ||
-		usage_error "--git-tree $dir: not a git repository"
+		usage_error "$git_tree_from $dir: not a git repository"
 	tree=$(git --git-dir="$gitdir" rev-parse --verify -q "refs/tags/$tag^{tree}") ||
 		die "$EX_BASE" "$dir has no tag $tag: fetch it first (git fetch --tags from a stable tree) or use --tarball"
 	commit=$(commit_tree "$gitdir" "$tree")
@@ -101,6 +103,8 @@ check_sha() {
 
 download() {
 	local dir=$KSA_CACHE/apt spec
+	command -v apt-get >/dev/null 2>&1 ||
+		die "$EX_ENV" "the base is not in the cache and there is no apt-get to download it: pass --tarball PATH (Debian's $tar_name) or --git-tree DIR (a kernel tree with tag $tag)"
 	spec=$(base_get debian-source)
 	apt_source_setup "$dir" "$(base_get debian-suites)"
 	log "downloading $spec from $KSA_APT_URI (suites: $(base_get debian-suites))"
@@ -118,9 +122,12 @@ import_tarball() {
 	check_sha "$tb"
 	mkdir -p "$KSA_CACHE"
 	[ -f "$cache_repo/HEAD" ] || hgit init -q --bare "$cache_repo"
+	# The lock is held (see below), so an import directory left in the cache
+	# is one of a run that was killed.
+	rm -rf "$KSA_CACHE"/import.*
 	tmp=$(mktemp -d "$KSA_CACHE/import.XXXXXX")
-	# shellcheck disable=SC2064 # expand now: tmp is local
-	trap "rm -rf '$tmp'" EXIT
+	import_tmp=$tmp
+	trap 'rm -rf "$import_tmp"' EXIT
 	mkdir "$tmp/tree"
 	progress 1 3 "extracting $(basename "$tb")"
 	tar -xJf "$tb" -C "$tmp/tree" --no-same-owner ||
@@ -143,9 +150,16 @@ import_tarball() {
 	log "imported $tag as $commit in $cache_repo"
 }
 
+# One import or download at a time per cache; the others wait for it and
+# then find the base in the cache.
+import_tmp=
+mkdir -p "$KSA_CACHE"
+exec 8>"$KSA_CACHE/.fetch-base.lock"
+flock 8
+
 if [ "$new_pin" = 1 ]; then
 	[ -n "$tarball" ] || usage_error "--new-pin needs --tarball"
-	[ -f "$tarball" ] || usage_error "--tarball $tarball: no such file"
+	[ -f "$tarball" ] || usage_error "$tarball_from $tarball: no such file"
 	mkdir -p "$KSA_CACHE"
 	cache_repo=$(mktemp -d "$KSA_CACHE/new-pin.XXXXXX")
 	import_tarball "$tarball" >&2
@@ -158,7 +172,7 @@ if [ -n "$git_tree" ]; then
 	exit 0
 fi
 if [ -n "$tarball" ]; then
-	[ -f "$tarball" ] || usage_error "--tarball $tarball: no such file"
+	[ -f "$tarball" ] || usage_error "$tarball_from $tarball: no such file"
 	if cached; then
 		check_sha "$tarball"
 	else

@@ -6,6 +6,20 @@
 set -euo pipefail
 export LC_ALL=C
 
+# Run rather than sourced: say what it is.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	case ${1:-} in
+	-h | --help | '')
+		echo "Usage: source scripts/lib.sh (from a script of the project)"
+		echo
+		echo "The shell library of the kvm-s390-arm64 tooling: logging, exit codes,"
+		echo "tool checks, the project layout, the pinned base, the kernel work tree,"
+		echo "git am (ksa_am), kernel configurations and builds.  It is not a command."
+		exit 0 ;;
+	*) echo "lib.sh: error: unknown argument '$1' (see 'lib.sh --help')" >&2; exit 2 ;;
+	esac
+fi
+
 KSA_PROG=${KSA_PROG:-$(basename "$0")}
 # The project checkout this script belongs to (the parent of scripts/).
 KSA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,7 +33,15 @@ readonly KSA_NAME='KVM s390-arm64 Developers'
 readonly KSA_EMAIL='kvm-s390-arm64@example.org'
 
 # shellcheck disable=SC2034
-KSA_CACHE=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kvm-s390-arm64
+# The cache (the imported base, ccache, tools built here): never a shared
+# directory such as /tmp when neither XDG_CACHE_HOME nor HOME is set.
+if [ -n "${XDG_CACHE_HOME:-}" ]; then
+	KSA_CACHE=$XDG_CACHE_HOME/kvm-s390-arm64
+elif [ -n "${HOME:-}" ]; then
+	KSA_CACHE=$HOME/.cache/kvm-s390-arm64
+else
+	KSA_CACHE=$KSA_ROOT/build/cache
+fi
 KSA_START=${KSA_START:-$(date +%s)}
 
 log() { printf '%s: %s\n' "$KSA_PROG" "$*" >&2; }
@@ -90,15 +112,16 @@ series_list() {
 # patches/: every entry exists once, every patch file is listed, the cover
 # letter is there.  Exits with EX_USAGE naming the first problem.
 series_checked() {
-	local p f lineno=0 txt
+	local p f lineno txt
 	local -a patches
 	local -A listed=()
 	txt=$(series_list) || exit
 	mapfile -t patches < <(printf '%s' "$txt" | sed '/^$/d')
 	for p in "${patches[@]}"; do
-		lineno=$((lineno + 1))
+		# The line of the file, comments and blank lines counted.
+		lineno=$(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$KSA_ROOT/series" | grep -nxF -m 1 -- "$p" | cut -d: -f1)
 		[ -f "$KSA_ROOT/patches/$p" ] ||
-			die "$EX_USAGE" "series entry $lineno names patches/$p, which does not exist: correct 'series' or run scripts/export.sh"
+			die "$EX_USAGE" "series line $lineno names patches/$p, which does not exist: correct 'series' or run scripts/export.sh"
 		[ -z "${listed[$p]:-}" ] || die "$EX_USAGE" "series names $p twice: remove one line"
 		listed[$p]=1
 	done

@@ -91,6 +91,17 @@ check "the import holds every file of the tarball, ignored ones too" \
 check "the import keeps symlinks and executable bits" \
 	test "$(git --git-dir="$repo" ls-tree "$PIN" scripts/ | awk '{print $1}' | sort | tr '\n' ' ')" = "100755 120000 "
 expect "a second fetch uses the cache" 0 "$PIN" env KSA_BASE_TARBALL= "$P/scripts/fetch-base.sh"
+mkdir -p "$W/it's cache/kvm-s390-arm64/import.killed/tree"
+expect "an import into a cache path with a quote succeeds" 0 "$PIN" \
+	env XDG_CACHE_HOME="$W/it's cache" "$P/scripts/fetch-base.sh" --tarball "$TB"
+check "the import removes what a killed import left in the cache (import.*)" \
+	test -z "$(find "$W/it's cache/kvm-s390-arm64" -maxdepth 1 -name 'import.*')"
+expect "a missing KSA_BASE_TARBALL is named as such" 2 "KSA_BASE_TARBALL $W/no-such.tar.xz: no such file" \
+	env XDG_CACHE_HOME="$W/cache-none" KSA_BASE_TARBALL="$W/no-such.tar.xz" "$P/scripts/fetch-base.sh"
+# shellcheck disable=SC2016 # expanded by the inner bash
+run env -u HOME -u XDG_CACHE_HOME bash -c 'source "$1/scripts/lib.sh"; echo "$KSA_CACHE"' _ "$P"
+check "without HOME and XDG_CACHE_HOME the cache is in the project's build/, not in /tmp" \
+	test "$(cat "$T_OUT")" = "$P/build/cache"
 
 cp "$TB" "$W/bad.tar.xz"
 printf 'x' | dd of="$W/bad.tar.xz" bs=1 seek=100 conv=notrunc status=none
@@ -130,6 +141,7 @@ check "GitPython does not take the work tree for a bare repository" test "$RC" =
 for i in 1 2 3; do commit_change "$WT" "$i"; done
 expect "apply refuses a work tree with commits that are not exported" 5 "not in patches/.*export.sh" \
 	"$P/scripts/apply.sh"
+check "a refused apply does not say it reset the work tree" sh -c "! grep -q 'reset' '$T_OUT'"
 check "the refused work tree keeps its commits" test "$(git -C "$WT" rev-list --count "$PIN..HEAD")" = 3
 expect "export writes patches/ and series" 0 "exported 3 patches" "$P/scripts/export.sh"
 check "series lists the three patches in order" \
@@ -180,7 +192,7 @@ check "refused exports leave patches/ as it was" test "$RC" = 0
 # --- bad series -------------------------------------------------------------
 cp "$P/series" "$W/series.ok"
 sed -i 's/0002-drivers-Change-d2.patch/0002-drivers-Chnage-d2.patch/' "$P/series"
-expect "a misspelled patch in series is named" 2 "series entry 2 names patches/0002-drivers-Chnage-d2.patch" "$P/scripts/apply.sh"
+expect "a misspelled patch in series is named with its line (comment lines counted)" 2 "series line 3 names patches/0002-drivers-Chnage-d2.patch" "$P/scripts/apply.sh"
 sed -i '/0002/d' "$P/series"
 expect "a patch missing from series is named" 2 "patches/0002-drivers-Change-d2.patch is not named in series" "$P/scripts/apply.sh"
 check "a bad series does not touch the work tree" test "$(git -C "$WT" rev-list --count "$PIN..HEAD")" = 3
@@ -413,6 +425,7 @@ echo fail >"$A/ires/c0/build-arm64"
 expect "verify-bisect: a step after a failed build is built" 1 "" inputs_on untouched_inputs arm64 1
 
 # --- command line -----------------------------------------------------------
+expect "lib.sh --help says it is a library" 0 "^Usage: source scripts/lib.sh" bash "$KSA_ROOT/scripts/lib.sh" --help
 for s in "$KSA_ROOT"/scripts/*.sh "$KSA_ROOT"/tests/*.sh; do
 	case $s in */lib.sh | */harness.sh) continue ;; esac
 	expect "$(basename "$s") --help" 0 "^Usage: " "$s" --help
