@@ -77,7 +77,7 @@ def secs(step, check):
 
 # Per architecture: the objects and, for each file, the objects that read it.
 arches = {}
-for d in sorted(glob.glob(os.path.join(out, "*-kvm"))):
+for d in sorted(glob.glob(os.path.join(os.path.realpath(out), "*-kvm"))):
     a = os.path.basename(d)[:-4]
     base = [secs(s, "build-" + a) for s in steps if s["step"] == 0]
     if not base or base[0] is None:
@@ -93,8 +93,12 @@ for d in sorted(glob.glob(os.path.join(out, "*-kvm"))):
         objs.add(obj)
         for tok in re.split(r"[\s\\]+", text):
             tok = tok.rstrip(":)")
+            # Sources absolute or relative to the build directory (ccache's
+            # base_dir, lib.sh kmake), generated files relative to it.
+            if tok.startswith("../"):
+                tok = os.path.normpath(os.path.join(d, tok))
             if tok.startswith(tree + "/"):
-                tok = tok[len(tree) + 1:]
+                tok = os.path.normpath(tok)[len(tree) + 1:]
             elif tok.startswith("/") or tok.startswith("$(") or "/" not in tok or tok.startswith("-"):
                 continue
             readers.setdefault(tok, set()).add(obj)

@@ -352,8 +352,26 @@ kmake() {
 	out=$(realpath "$out")
 	shift 3
 	cross=$(cross_prefix "$arch") || die "$EX_ENV" "no cross compiler for $arch: run scripts/setup.sh"
-	make -s -C "$src" O="$out" ARCH="$arch" CROSS_COMPILE="$cross" \
+	# ccache sees paths relative to the build directory (its base_dir is
+	# the directory that holds the tree and the build directory), so that
+	# two checkouts of the project, or CI's fresh clone, share the cache.
+	# The compiler then gets those relative paths too: warnings and the
+	# dependency files name sources as ../../verify/... (see
+	# verify-bisect's normalize and build_inputs).
+	CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(common_dir "$src" "$out")} \
+		make -s -C "$src" O="$out" ARCH="$arch" CROSS_COMPILE="$cross" \
 		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" -j"$(nproc)" "$@"
+}
+
+# common_dir A B: the deepest directory that holds both absolute paths.
+common_dir() {
+	local a=$1/ b=$2/ c=/
+	while [ "${a#/}" != "" ]; do
+		local head=${a#/}
+		head=/${head%%/*}
+		case $b in "$c${head#/}/"*) c=$c${head#/}/ a=${a#"$head"} ;; *) break ;; esac
+	done
+	printf '%s\n' "${c%/}" | sed 's|^$|/|'
 }
 
 # One configuration per architecture serves every kernel build of the

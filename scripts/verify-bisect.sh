@@ -234,10 +234,13 @@ put_result() {
 # normalize [all]: one warning a line (with "all", every line), without
 # line and column numbers or absolute paths, so that a warning that only
 # moves is not new.
+# The compiler names sources relative to the build directory (lib.sh
+# kmake), sparse and the other tools absolutely.
+VT_REL=$(realpath -m --relative-to="$KSA_OUT/x" "$VT" | sed 's/[.]/[.]/g')
 normalize() {
 	local keep='/(warning|error)[: ]/I'
 	[ "${1:-}" = all ] && keep='/./'
-	sed -n -E -e "s#$VT/##g" -e "s#$KSA_OUT/[^/ ]*/##g" \
+	sed -n -E -e "s#$VT/##g" -e "s#(^|[ '\"(])$VT_REL/#\\1#g" -e "s#$KSA_OUT/[^/ ]*/##g" \
 		-e "${keep}{s/:[0-9]+(:[0-9]+)?(-[0-9]+)?(:| )/\\3/g;p}" | sort -u
 }
 
@@ -310,7 +313,7 @@ c_objects_since() {
 build_inputs() {
 	local out=$1 f=$RES/${commits[$2]}/build-$3.inputs
 	find "$out" -name '.*.cmd' -print0 | xargs -0 -r cat |
-		awk -v src="$(realpath "$VT")/" '
+		awk -v src="$(realpath "$VT")/" -v out="$(realpath "$out")/" '
 			function clean(p,   n, i, k, part, outp) {
 				n = split(p, part, "/"); k = 0
 				for (i = 1; i <= n; i++) {
@@ -321,7 +324,18 @@ build_inputs() {
 				p = ""; for (i = 1; i <= k; i++) p = p (i > 1 ? "/" : "") outp[i]
 				return p
 			}
-			{ for (i = 1; i <= NF; i++) if (index($i, src) == 1) { t = substr($i, length(src) + 1); sub(/[):]+$/, "", t); print clean(t) } }' |
+			# Absolute paths, or paths relative to the build directory
+			# (ccache hands the compiler those: lib.sh kmake).
+			{
+				for (i = 1; i <= NF; i++) {
+					t = $i
+					if (substr(t, 1, 3) == "../") t = out t
+					else if (substr(t, 1, 1) != "/") continue
+					sub(/[):]+$/, "", t)
+					t = "/" clean(t)
+					if (index(t, src) == 1) print substr(t, length(src) + 1)
+				}
+			}' |
 		sort -u >"$f.tmp"
 	mv "$f.tmp" "$f"
 }

@@ -403,12 +403,12 @@ inputs_on() (
 mkdir -p "$A/itree" "$A/ires/c0" "$A/ires/c1" "$A/iout/arch/arm64/kvm"
 IT=$(realpath "$A/itree")
 # shellcheck disable=SC2016 # a literal $(wildcard ...) of a .cmd file
-printf 'savedcmd_x := gcc -I%s/include -c x.c\nsource_arch/arm64/kvm/kvm_main.o := %s/arch/arm64/kvm/../../../virt/kvm/kvm_main.c\ndeps_arch/arm64/kvm/kvm_main.o := \\\n  %s/include/linux/kvm_host.h \\\n  %s/./arch/arm64/include/asm/kvm_host.h \\\n  $(wildcard include/config/KVM) \\\n\n' \
+printf 'savedcmd_x := gcc -I%s/include -c x.c\nsource_arch/arm64/kvm/kvm_main.o := %s/arch/arm64/kvm/../../../virt/kvm/kvm_main.c\ndeps_arch/arm64/kvm/kvm_main.o := \\\n  %s/include/linux/kvm_host.h \\\n  %s/./arch/arm64/include/asm/kvm_host.h \\\n  ../itree/include/linux/relative.h \\\n  $(wildcard include/config/KVM) \\\n\n' \
 	"$IT" "$IT" "$IT" "$IT" >"$A/iout/arch/arm64/kvm/.kvm_main.o.cmd"
 inputs_on build_inputs "$A/iout" 0 arm64
 run cat "$A/ires/c0/build-arm64.inputs"
-check "verify-bisect: the inputs of a build are its .cmd files' source paths, cleaned of . and .." \
-	test "$(tr '\n' ' ' <"$T_OUT")" = "arch/arm64/include/asm/kvm_host.h include/linux/kvm_host.h virt/kvm/kvm_main.c "
+check "verify-bisect: the inputs of a build are its .cmd files' source paths (absolute or relative to the build directory), cleaned of . and .." \
+	test "$(tr '\n' ' ' <"$T_OUT")" = "arch/arm64/include/asm/kvm_host.h include/linux/kvm_host.h include/linux/relative.h virt/kvm/kvm_main.c "
 echo pass >"$A/ires/c0/build-arm64"
 T_ADDED=()
 T_CHANGED=(drivers/vfio/group.c arch/x86/kvm/x86.c)
