@@ -201,4 +201,5 @@ if [ "$n" -gt 0 ] && ! k=$(ksa_am "$KSA_WORK_TREE" "${paths[@]}"); then
 	die "$EX_FAIL" "patches/$bad (patch $k/$n) does not apply (files: ${files% }): the work tree $KSA_WORK_TREE is left as git am stopped; resolve and 'git am --continue', then scripts/export.sh"
 fi
 wt_set_state applied "$(wt_git rev-parse HEAD)"
+product_manifest >"$(wt_manifest_file)"
 log "applied $n patches on $base in $KSA_WORK_TREE (branch $KSA_BRANCH, $(elapsed))"

@@ -5,7 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
 	cat <<USAGE
-Usage: $KSA_PROG [--work-tree DIR] [--branch NAME]
+Usage: $KSA_PROG [--work-tree DIR] [--branch NAME] [--force]
 
 Write the commits between the pinned base and the tip of the work branch to
 patches/ with 'git format-patch -M' (files NNNN-subject.patch, the cover
@@ -19,17 +19,28 @@ Edit the cover letter with 'git branch --edit-description' in the work tree
 
   --work-tree DIR  the kernel work tree (default: build/linux)
   --branch NAME    the branch holding the series (default: kvm-s390-arm64)
+  --force          overwrite patches/ and series even where they changed
+                   since the work tree was applied from them (or last
+                   exported to them)
+
+export.sh refuses (exit 5, naming the files) to overwrite patches/ or
+series when they are not what the work tree was applied from or last
+exported: a patch added by hand or pulled from a colleague, a newer
+committed patches/, would otherwise be lost.
 
 Exit codes: 0 exported, 1 the branch is not exportable (uncommitted changes,
 an operation in progress, a commit not of the project identity), 2 bad usage,
-3 a tool is missing.
+3 a tool is missing, 5 refused: patches/ or series changed since the work
+tree saw them.
 USAGE
 }
 
+force=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--work-tree) [ $# -ge 2 ] || usage_error "--work-tree needs a directory"; KSA_WORK_TREE=$2; shift 2 ;;
 	--branch) [ $# -ge 2 ] || usage_error "--branch needs a name"; KSA_BRANCH=$2; shift 2 ;;
+	--force) force=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage_error "unknown argument '$1'" ;;
 	esac
@@ -58,6 +69,16 @@ while read -r c; do
 done < <(wt_git rev-list "$base..HEAD")
 description=$(wt_description)
 [ -n "$description" ] || die "$EX_FAIL" "branch $KSA_BRANCH has no description, so there is no cover letter: write one with 'git branch --edit-description'"
+
+# What the work tree was applied from (or last exported) must still be
+# what patches/ and series hold, or somebody else's work would be lost.
+if [ "$force" = 0 ] && [ -f "$(wt_manifest_file)" ]; then
+	# Files now there that the manifest does not have as they are; a file
+	# that was removed is only written again.
+	changed=$(product_manifest | grep -vxF -f "$(wt_manifest_file)" | sed 's/^[0-9a-f]*  //' | tr '\n' ' ' || true)
+	[ -z "$changed" ] ||
+		die "$EX_REFUSED" "${changed% } changed since $KSA_WORK_TREE was applied or exported: commit or move them, reapply (scripts/apply.sh), or rerun with --force to overwrite them"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ksa-export.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -90,4 +111,5 @@ rm -f "$KSA_ROOT"/patches/*.patch
 mv "$tmp"/patches/*.patch "$KSA_ROOT/patches/"
 mv "$tmp/series" "$KSA_ROOT/series"
 wt_set_state exported "$(wt_git rev-parse HEAD)"
+product_manifest >"$(wt_manifest_file)"
 log "exported $n patches and the cover letter to patches/ ($(git -C "$KSA_ROOT" status --porcelain -- patches series 2>/dev/null | wc -l) files changed)"

@@ -169,6 +169,17 @@ wt_set_state() {
 	printf '%s\n' "$*" >"$(wt_state_file)"
 }
 
+# product_manifest: a sha256 line for series and every file in patches/,
+# what apply.sh applied from and export.sh wrote last.
+product_manifest() {
+	(cd "$KSA_ROOT" && sha256sum series patches/*.patch 2>/dev/null) || true
+}
+
+# The manifest of patches/ and series as the work tree last saw them.
+wt_manifest_file() {
+	wt_git rev-parse --path-format=absolute --git-path kvm-s390-arm64-manifest
+}
+
 # The operation git has in progress in the work tree, if any.
 wt_in_progress() {
 	local d

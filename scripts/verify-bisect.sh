@@ -8,7 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
 	cat <<USAGE
-Usage: $KSA_PROG [--arch LIST] [--patches N-M] [--quick | --only LIST] [--report DIR]
+Usage: $KSA_PROG [--arch LIST] [--patches N-M] [--quick | --only LIST]
+       [--tip-only LIST] [--report DIR]
 
 Apply patches/ to the pinned base in the work tree build/verify and walk it
 commit by commit.  At every step, for every configuration in the matrix that
@@ -41,6 +42,10 @@ The matrix (configs/*.config on top of tinyconfig):
                    Coccinelle, headers): the same as --only build,checkpatch
   --only LIST      only these checks (comma separated): build, sparse
                    (implies build), checkpatch, kernel-doc, coccinelle, uapi
+  --tip-only LIST  build these architectures (of riscv, powerpc, mips,
+                   loongarch) at the base and the last step only, the
+                   steps between reported as not checked with the command
+                   that checks them (a tier for CI, see README)
   --report DIR     where report.md and report.json go
                    (default: build/verify-report)
 
@@ -83,6 +88,7 @@ KERNEL_COCCI=(
 arches=("${ALL_ARCHES[@]}")
 range=
 only=
+tip_only=()
 report_dir=$KSA_ROOT/build/verify-report
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -90,13 +96,17 @@ while [ $# -gt 0 ]; do
 	--patches) [ $# -ge 2 ] || usage_error "--patches needs N-M"; range=$2; shift 2 ;;
 	--quick) only=build,checkpatch; shift ;;
 	--only) [ $# -ge 2 ] || usage_error "--only needs a list of checks"; only=$2; shift 2 ;;
+	--tip-only) [ $# -ge 2 ] || usage_error "--tip-only needs a list of architectures"; IFS=, read -r -a tip_only <<<"$2"; shift 2 ;;
 	--report) [ $# -ge 2 ] || usage_error "--report needs a directory"; report_dir=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage_error "unknown argument '$1'" ;;
 	esac
 done
-for a in "${arches[@]}"; do
+for a in "${arches[@]}" "${tip_only[@]}"; do
 	case " ${ALL_ARCHES[*]} " in *" $a "*) ;; *) usage_error "unknown architecture '$a' (known: ${ALL_ARCHES[*]})" ;; esac
+done
+for a in "${tip_only[@]}"; do
+	case " $ALWAYS_ARCHES " in *" $a "*) usage_error "--tip-only $a: x86_64, arm64 and s390 are built at every step" ;; esac
 done
 ALL_CHECKS="build sparse checkpatch kernel-doc coccinelle uapi"
 declare -A want_check=()
@@ -263,6 +273,7 @@ count_builds() {
 	for a in "${build_arches[@]}"; do
 		have_result 0 "build-$a" || full_total=$((full_total + 1))
 		for i in $(seq "$first" "$last"); do
+			[ "$i" = "$n" ] || [[ " ${tip_only[*]} " != *" $a "* ]] || continue
 			have_result "$i" "build-$a" || step_total=$((step_total + 1))
 		done
 	done
@@ -370,6 +381,11 @@ build_step() {
 	out=$KSA_OUT/$a-kvm
 	log=$RES/${commits[$step]}/build-$a.log
 	mkdir -p "${log%/*}"
+	if [ "$step" != 0 ] && [ "$step" != "$n" ] && [[ " ${tip_only[*]} " == *" $a "* ]]; then
+		printf 'not built at this step (--tip-only %s: built at the base and the tip); scripts/verify-bisect.sh --arch %s builds it at every step\n' "$a" "$a" |
+			put_result "$step" "build-$a" skip
+		return
+	fi
 	if why=$(untouched_inputs "$a" "$step"); then
 		cp "$RES/${commits[$((step - 1))]}/build-$a.inputs" "$RES/${commits[$step]}/build-$a.inputs"
 		echo "$why" | put_result "$step" "build-$a" same

@@ -163,6 +163,20 @@ run diff -r "$W/patches.1" "$P/patches"
 check "apply then export reproduces patches/ byte for byte" test "$RC" = 0
 run diff "$W/series.1" "$P/series"
 check "apply then export reproduces series byte for byte" test "$RC" = 0
+# A patch added by hand (or pulled from a colleague) and a newer patches/
+# are not overwritten by an export from a work tree that does not have them.
+cp "$P/patches/0003-drivers-Change-d3.patch" "$P/patches/0004-drivers-Colleague.patch"
+echo 0004-drivers-Colleague.patch >>"$P/series"
+expect "export refuses to overwrite a patch added to patches/ and series by hand, naming them" 5 \
+	"series patches/0004-drivers-Colleague.patch changed since" "$P/scripts/export.sh"
+check "the refused export leaves the added patch" test -f "$P/patches/0004-drivers-Colleague.patch"
+rm "$P/patches/0004-drivers-Colleague.patch"
+cp "$W/series.1" "$P/series"
+sed -i 's/^Subject: \(.*\)$/Subject: \1 (newer)/' "$P/patches/0002-drivers-Change-d2.patch"
+expect "export refuses to revert a newer patch in patches/" 5 "patches/0002-drivers-Change-d2.patch changed since" "$P/scripts/export.sh"
+expect "export --force overwrites it" 0 "exported 3 patches" "$P/scripts/export.sh" --force
+run diff -r "$W/patches.1" "$P/patches"
+check "after export --force patches/ is the work tree's again" test "$RC" = 0
 run "$P/scripts/apply.sh"
 check "running apply twice is safe" test "$RC" = 0 -a "$(git -C "$WT" rev-list --count "$PIN..HEAD")" = 3
 
