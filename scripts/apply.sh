@@ -88,7 +88,7 @@ lock_work_tree() {
 }
 
 prepare_existing() {
-	local state status tip op ra
+	local state status tip op ra kept=0
 	is_git_work_tree "$KSA_WORK_TREE" ||
 		die "$EX_REFUSED" "$KSA_WORK_TREE exists but is not a git work tree: move it away or pass --work-tree"
 	lock_work_tree
@@ -116,6 +116,7 @@ prepare_existing() {
 			if wt_dirty; then keep_work changes; fi
 		elif [ "$force" = 1 ]; then
 			keep_work commits
+			kept=1
 		else
 			die "$EX_REFUSED" "$op is in progress in $KSA_WORK_TREE: finish it (then scripts/export.sh) or rerun with --force, which keeps the commits on a backup branch"
 		fi
@@ -148,8 +149,17 @@ prepare_existing() {
 		fi
 		;;
 	conflict)
-		# Only reached with --force: the unfinished am was handled above.
-		keep_work commits
+		# The git am that stopped: if it is still there, --force kept it
+		# above.  Otherwise the developer aborted it (back at the base:
+		# nothing to keep) or resolved it and went on (commits that are not
+		# in patches/).
+		if [ "$kept" = 1 ] || [ "$(wt_git rev-parse HEAD)" = "$base" ]; then
+			:
+		elif [ "$force" = 1 ]; then
+			keep_work commits
+		else
+			die "$EX_REFUSED" "$KSA_WORK_TREE has commits that are not in patches/ (the git am that stopped on $tip was resolved since): run scripts/export.sh to keep them, or rerun with --force (they go to a backup branch)"
+		fi
 		;;
 	*)
 		if [ "$(wt_git rev-parse HEAD)" != "$base" ]; then

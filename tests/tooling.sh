@@ -254,6 +254,33 @@ cp "$W/patches.1/0001-drivers-Change-d1.patch" "$P/patches/"
 mv "$W/p2.ok" "$P/patches/0002-drivers-Change-d2.patch"
 expect "apply --force recovers from a three-way conflict" 0 "applied 3 patches" "$P/scripts/apply.sh" --force
 check "the conflicted files are kept in a stash entry" sh -c "git -C '$WT' stash show -p stash@{0} | grep -q '<<<<<<<'"
+# After a conflict the developer aborts the git am, or resolves it and
+# continues: apply.sh without --force goes on where nothing can be lost
+# and refuses where commits are not in patches/.
+conflict_again() {
+	cp "$W/patches.1/0002-drivers-Change-d2.patch" "$W/p2.ok"
+	cp "$W/conflict.patch" "$P/patches/0002-drivers-Change-d2.patch"
+	"$P/scripts/apply.sh" --force >/dev/null 2>&1
+	git -C "$WT" reset -q --hard "$PIN"
+	sed -i 's/^int f2(void) { return 2; }$/int f2(void) { return 22; }/' "$WT/drivers/d2.c"
+	git -C "$WT" -c user.name=x -c user.email=x@example.org commit -q -am "drivers: Change d2 locally" -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
+	git -C "$WT" format-patch -q -1 --stdout >"$P/patches/0001-drivers-Change-d1.patch"
+	git -C "$WT" reset -q --hard "$PIN"
+	"$P/scripts/apply.sh" --force >/dev/null 2>&1
+	cp "$W/patches.1/0001-drivers-Change-d1.patch" "$P/patches/"
+	mv "$W/p2.ok" "$P/patches/0002-drivers-Change-d2.patch"
+}
+conflict_again
+git -C "$WT" am --abort
+backups >"$W/backups.before"
+expect "apply after the developer aborted the conflicted git am goes on" 0 "applied 3 patches" "$P/scripts/apply.sh"
+check "and keeps no backup branch (nothing was there to lose)" test "$(backups | comm -13 "$W/backups.before" - | wc -l)" = 0
+conflict_again
+printf 'int f2(void) { return 222; }\n' >"$WT/drivers/d2.c"
+git -C "$WT" add drivers/d2.c
+GIT_EDITOR=true git -C "$WT" -c user.name=x -c user.email=x@example.org am --continue >/dev/null 2>&1
+expect "apply after the developer resolved and continued the git am refuses without --force" 5 "not in patches/" "$P/scripts/apply.sh"
+expect "apply --force then keeps them and applies" 0 "applied 3 patches" "$P/scripts/apply.sh" --force
 rm -rf "$WT"
 expect "apply recreates a deleted work tree" 0 "applied 3 patches" "$P/scripts/apply.sh"
 run diff -r "$W/patches.1" "$P/patches"
