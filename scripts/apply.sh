@@ -91,6 +91,10 @@ prepare_existing() {
 	local state status tip op ra kept=0
 	is_git_work_tree "$KSA_WORK_TREE" ||
 		die "$EX_REFUSED" "$KSA_WORK_TREE exists but is not a git work tree: move it away or pass --work-tree"
+	# Nothing is touched (no stash, no backup branch) in a tree of another
+	# repository, such as the project checkout itself.
+	[ "$(realpath "$(git -C "$KSA_WORK_TREE" rev-parse --path-format=absolute --git-common-dir)")" = "$(realpath "$base_gitdir")" ] ||
+		die "$EX_REFUSED" "$KSA_WORK_TREE is a work tree of $(git -C "$KSA_WORK_TREE" rev-parse --path-format=absolute --git-common-dir), not of the base repository $base_gitdir: pass another --work-tree"
 	lock_work_tree
 	state=$(wt_state)
 	status=${state%% *}

@@ -203,6 +203,17 @@ expect "export refuses a commit without Signed-off-by" 1 "no Signed-off-by" "$P/
 run diff -r "$W/patches.1" "$P/patches"
 check "refused exports leave patches/ as it was" test "$RC" = 0
 
+# The project checkout as a git repository, for this test only.
+git -C "$P" init -q && git -C "$P" add -A && git -C "$P" -c user.name=x -c user.email=x@example.org commit -qm project
+echo "a project edit" >>"$P/README.md"
+git -C "$P" stash list >"$W/stash.before"
+expect "apply --work-tree on the project checkout itself is refused, even with --force" 5 "not of the base repository" \
+	"$P/scripts/apply.sh" --work-tree "$P" --force
+check "the refused apply left the project checkout alone (its edit, no stash entry)" \
+	sh -c "grep -q 'a project edit' '$P/README.md' && git -C '$P' stash list | cmp -s - '$W/stash.before'"
+git -C "$P" checkout -q -- README.md
+rm -rf "$P/.git"
+
 # --- bad series -------------------------------------------------------------
 cp "$P/series" "$W/series.ok"
 sed -i 's/0002-drivers-Change-d2.patch/0002-drivers-Chnage-d2.patch/' "$P/series"
