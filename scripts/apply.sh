@@ -18,7 +18,8 @@ becomes the branch description, which scripts/export.sh turns back into it.
   --work-tree DIR  the kernel work tree (default: build/linux)
   --branch NAME    the branch holding the series (default: kvm-s390-arm64)
   --force          discard uncommitted changes, commits not yet exported and
-                   an unfinished 'git am'; they are kept, as a stash entry and
+                   an unfinished 'git am'; they are kept, as a stash commit under
+                   refs/kvm-s390-arm64/kept/ and
                    a backup branch NAME-backup-DATE, and named in the output
 
 Running it again on an unchanged work tree starts over from the base; it
@@ -56,20 +57,29 @@ base_out=$("$KSA_ROOT/scripts/fetch-base.sh" "${fetch_args[@]}")
 base_gitdir=$(sed -n 1p <<<"$base_out")
 base=$(sed -n 2p <<<"$base_out")
 
-# Keep what --force discards: a stash entry for uncommitted changes, a
-# backup branch for commits.
+# Keep what --force discards: uncommitted changes as a stash commit under
+# refs/kvm-s390-arm64/kept/, commits on a backup branch.
 keep_work() {
-	local why=$1 stamp backup
+	local why=$1 stamp backup ref n
 	stamp=$(date -u +%Y%m%d-%H%M%S)
 	if wt_in_progress >/dev/null; then
 		wt_git am --quit 2>/dev/null || wt_git rebase --quit 2>/dev/null || true
 		# A stopped 3-way am leaves unmerged entries, which git stash
-		# refuses; the files, conflict markers and all, are stashed.
+		# refuses; the files, conflict markers and all, are kept.
 		wt_git reset -q
 	fi
 	if wt_dirty; then
-		wt_git stash push -q -m "apply.sh --force $stamp"
-		log "kept the uncommitted changes as 'git stash' entry stash@{0} in $KSA_WORK_TREE"
+		# A ref of its own: stash@{N} is shared by every work tree of the
+		# repository and moves with each new entry.
+		ref=refs/kvm-s390-arm64/kept/$KSA_BRANCH-$stamp
+		n=1
+		while wt_git rev-parse -q --verify "$ref" >/dev/null; do
+			n=$((n + 1))
+			ref=refs/kvm-s390-arm64/kept/$KSA_BRANCH-$stamp-$n
+		done
+		wt_git update-ref "$ref" "$(wt_git stash create "apply.sh --force $stamp")"
+		wt_git reset -q --hard
+		log "kept the uncommitted changes as $ref in the base repository $(wt_git rev-parse --path-format=absolute --git-common-dir) (it holds the work branches too: not a cache to delete); see them with 'git stash show -p $ref', take them back with 'git stash apply $ref'"
 	fi
 	if [ "$why" = commits ]; then
 		backup=$(backup_name "$KSA_BRANCH")
@@ -127,7 +137,7 @@ prepare_existing() {
 	fi
 	if wt_dirty; then
 		[ "$force" = 1 ] ||
-			die "$EX_REFUSED" "$KSA_WORK_TREE has uncommitted changes: commit them into the right patch and run scripts/export.sh, or rerun with --force to stash them"
+			die "$EX_REFUSED" "$KSA_WORK_TREE has uncommitted changes: commit them into the right patch and run scripts/export.sh, or rerun with --force to keep them under refs/kvm-s390-arm64/kept/"
 		keep_work changes
 	fi
 	if [ "$(wt_git symbolic-ref -q HEAD || true)" != "refs/heads/$KSA_BRANCH" ] && [ "$status" != applying ] && [ "$status" != conflict ]; then

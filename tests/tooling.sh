@@ -184,8 +184,10 @@ echo "/* edit */" >>"$WT/drivers/d9.c"
 expect "apply refuses a dirty work tree" 5 "uncommitted changes" "$P/scripts/apply.sh"
 check "the refused dirty work tree keeps the change" grep -q edit "$WT/drivers/d9.c"
 expect "export refuses a dirty work tree" 1 "uncommitted changes" "$P/scripts/export.sh"
-expect "apply --force keeps the change in a stash entry" 0 "stash" "$P/scripts/apply.sh" --force
-check "the stash entry holds the change" sh -c "git -C '$WT' stash show -p | grep -q edit"
+expect "apply --force keeps the change under a ref of its own, named" 0 "kept the uncommitted changes as refs/kvm-s390-arm64/kept/" "$P/scripts/apply.sh" --force
+kept_ref=$(sed -n 's/.*kept the uncommitted changes as \(refs\/[^ ]*\) .*/\1/p' "$T_OUT" | tail -n 1)
+check "the kept ref holds the change (git stash show -p REF)" sh -c "git -C '$WT' stash show -p '$kept_ref' | grep -q edit"
+check "no stash@{N} entry is used" test -z "$(git -C "$WT" stash list)"
 
 git -C "$WT" branch --edit-description >/dev/null 2>&1 </dev/null
 git -C "$WT" config "branch.kvm-s390-arm64.description" "test: Another subject"
@@ -264,7 +266,8 @@ check "the conflicting file is left with conflict markers" grep -q '^<<<<<<<' "$
 cp "$W/patches.1/0001-drivers-Change-d1.patch" "$P/patches/"
 mv "$W/p2.ok" "$P/patches/0002-drivers-Change-d2.patch"
 expect "apply --force recovers from a three-way conflict" 0 "applied 3 patches" "$P/scripts/apply.sh" --force
-check "the conflicted files are kept in a stash entry" sh -c "git -C '$WT' stash show -p stash@{0} | grep -q '<<<<<<<'"
+kept_ref=$(git -C "$WT" for-each-ref --sort=-refname --format='%(refname)' refs/kvm-s390-arm64/kept/ | head -n 1)
+check "the conflicted files are kept under a kept ref" sh -c "git -C '$WT' stash show -p '$kept_ref' | grep -q '<<<<<<<'"
 # After a conflict the developer aborts the git am, or resolves it and
 # continues: apply.sh without --force goes on where nothing can be lost
 # and refuses where commits are not in patches/.
