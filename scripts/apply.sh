@@ -187,13 +187,31 @@ prepare_existing() {
 	wt_git checkout -q -f -B "$KSA_BRANCH" "$base"
 }
 
-if [ -e "$KSA_WORK_TREE" ]; then
+# Work trees are made one at a time: a second first-time apply waits here,
+# then finds the work tree and its lock.
+exec 6>"$base_gitdir/kvm-s390-arm64-worktrees.lock"
+flock 6
+target=$(realpath -m "$KSA_WORK_TREE")
+# What a 'git worktree add' killed before it finished leaves: an entry
+# locked as "initializing" whose directory was removed since.
+if [ ! -e "$target/.git" ] && git --git-dir="$base_gitdir" worktree list --porcelain | grep -qxF "worktree $target"; then
+	git --git-dir="$base_gitdir" worktree unlock "$target" 2>/dev/null || true
+	git --git-dir="$base_gitdir" worktree prune
+	if [ -d "$target" ] && [ -z "$(ls -A "$target")" ]; then rmdir "$target"; fi
+fi
+if [ -e "$KSA_WORK_TREE" ] && [ "$(wt_state 2>/dev/null | cut -d' ' -f1)" = creating ]; then
+	# Killed while its files were checked out: nothing of anybody's is there.
+	lock_work_tree
+	exec 6>&-
+	log "finishing the work tree an interrupted apply was creating"
+	wt_git checkout -q -f -B "$KSA_BRANCH" "$base"
+elif [ -e "$KSA_WORK_TREE" ]; then
+	exec 6>&-
 	prepare_existing
 	log "reset $KSA_WORK_TREE to the base $base"
 else
 	log "creating the work tree $KSA_WORK_TREE (git worktree of $base_gitdir)"
 	mkdir -p "$(dirname "$KSA_WORK_TREE")"
-	target=$(realpath -m "$KSA_WORK_TREE")
 	other=$(git --git-dir="$base_gitdir" worktree list --porcelain |
 		awk -v b="branch refs/heads/$KSA_BRANCH" '/^worktree / { w = substr($0, 10) } $0 == b { print w; exit }')
 	[ -z "$other" ] || [ "$other" = "$target" ] ||
@@ -204,9 +222,14 @@ else
 		git --git-dir="$base_gitdir" branch -q -m "$KSA_BRANCH" "$backup"
 		log "kept the earlier branch $KSA_BRANCH as $backup"
 	fi
-	git --git-dir="$base_gitdir" worktree add -q -f -B "$KSA_BRANCH" "$KSA_WORK_TREE" "$base"
+	# The files are checked out after the state says "creating", so that a
+	# rerun after a kill knows that nothing there is anybody's work.
+	git --git-dir="$base_gitdir" worktree add -q -f --no-checkout -B "$KSA_BRANCH" "$KSA_WORK_TREE" "$base"
 	KSA_WORK_TREE=$(cd "$KSA_WORK_TREE" && pwd)
 	lock_work_tree
+	exec 6>&-
+	wt_set_state creating "$base"
+	wt_git checkout -q -f -B "$KSA_BRANCH" "$base"
 fi
 
 wt_set_state applying "$base"

@@ -297,6 +297,31 @@ expect "apply after the developer resolved and continued the git am refuses with
 expect "apply --force then keeps them and applies" 0 "applied 3 patches" "$P/scripts/apply.sh" --force
 rm -rf "$WT"
 expect "apply recreates a deleted work tree" 0 "applied 3 patches" "$P/scripts/apply.sh"
+# Killed while creating the work tree: after the worktree entry was made
+# and locked ("initializing") and the directory removed by the developer;
+# or after the state said "creating", with files not yet checked out.
+CR=$(git -C "$WT" rev-parse --path-format=absolute --git-common-dir)
+git --git-dir="$CR" worktree add -q --no-checkout --detach "$W/wt-killed" "$PIN"
+git --git-dir="$CR" worktree lock --reason initializing "$W/wt-killed"
+rm -rf "$W/wt-killed"
+expect "apply after a killed worktree creation whose directory was removed succeeds" 0 "applied 3 patches" \
+	"$P/scripts/apply.sh" --work-tree "$W/wt-killed" --branch killed-1
+git --git-dir="$CR" worktree add -q --no-checkout -b killed-2 "$W/wt-killed2" "$PIN"
+echo "creating $PIN" >"$(git -C "$W/wt-killed2" rev-parse --path-format=absolute --git-path kvm-s390-arm64-state)"
+expect "apply after one killed while checking out the new work tree (files missing) succeeds" 0 "applied 3 patches" \
+	"$P/scripts/apply.sh" --work-tree "$W/wt-killed2" --branch killed-2
+check "and the work tree is then complete and clean" test -z "$(git -C "$W/wt-killed2" status --porcelain)"
+# Two first-time applies at once: one makes the work tree, the other waits
+# and is refused with exit 5 (or, if the first has finished, resets it).
+"$P/scripts/apply.sh" --work-tree "$W/wt-race" --branch race >"$W/race1.log" 2>&1 &
+r1=$!
+"$P/scripts/apply.sh" --work-tree "$W/wt-race" --branch race >"$W/race2.log" 2>&1
+rc2=$?
+wait "$r1"
+rc1=$?
+cat "$W/race1.log" "$W/race2.log" >"$T_OUT"
+check "two first-time applies at once: both end with 0 or the documented 5, never git's 128" \
+	sh -c "[ $rc1 = 0 ] && { [ $rc2 = 0 ] || [ $rc2 = 5 ]; } || { [ $rc2 = 0 ] && [ $rc1 = 5 ]; }"
 run diff -r "$W/patches.1" "$P/patches"
 check "the bad cases left patches/ as it was" test "$RC" = 0
 
