@@ -89,14 +89,6 @@ keep_work() {
 	fi
 }
 
-# One apply at a time per work tree.  The lock is inherited by git am, so
-# it is held until an interrupted apply's git has ended too.
-lock_work_tree() {
-	exec 9>"$(wt_git rev-parse --path-format=absolute --git-path kvm-s390-arm64.lock)"
-	flock -n 9 ||
-		die "$EX_REFUSED" "another apply.sh, or the git am of an interrupted one, is still running in $KSA_WORK_TREE: wait for it to end"
-}
-
 prepare_existing() {
 	local state status tip op ra kept=0
 	is_git_work_tree "$KSA_WORK_TREE" ||

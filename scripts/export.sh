@@ -45,10 +45,11 @@ while [ $# -gt 0 ]; do
 	*) usage_error "unknown argument '$1'" ;;
 	esac
 done
-need_cmd git
+need_cmd git flock:util-linux
 
 is_git_work_tree "$KSA_WORK_TREE" ||
 	die "$EX_FAIL" "$KSA_WORK_TREE is not a git work tree: run scripts/apply.sh first"
+lock_work_tree
 if op=$(wt_in_progress); then
 	die "$EX_FAIL" "$op is in progress in $KSA_WORK_TREE: finish or abort it first"
 fi

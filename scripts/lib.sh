@@ -180,6 +180,15 @@ wt_manifest_file() {
 	wt_git rev-parse --path-format=absolute --git-path kvm-s390-arm64-manifest
 }
 
+# lock_work_tree: one apply.sh or export.sh at a time per work tree.  The
+# lock is inherited by git am, so it is held until an interrupted apply's
+# git has ended too.
+lock_work_tree() {
+	exec 9>"$(wt_git rev-parse --path-format=absolute --git-path kvm-s390-arm64.lock)"
+	flock -n 9 ||
+		die "$EX_REFUSED" "another apply.sh or export.sh, or the git am of an interrupted apply, is still running in $KSA_WORK_TREE: wait for it to end"
+}
+
 # The operation git has in progress in the work tree, if any.
 wt_in_progress() {
 	local d
@@ -448,7 +457,10 @@ kconfig_for() {
 }
 
 # kconfig SRC OUT ARCH FRAGMENT...: tinyconfig plus the fragments, checked
-# with kconfig_check.
+# with kconfig_check.  The tree's scripts/kconfig/merge_config.sh merges
+# fragments the same way, but a value that does not take (a missing
+# dependency) is only a warning there and the exit code is 0; here it
+# fails, so a fragment cannot silently stop configuring what it names.
 kconfig() {
 	local src=$1 out arch=$3 frag
 	mkdir -p "$2"

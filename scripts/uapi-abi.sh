@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Dump or compare the ABI of installed UAPI headers, compiled for one
-# architecture.
+# architecture.  The tree's scripts/check-uapi.sh does not do this job: it
+# compares with libabigail's abidiff, which sees types and functions but no
+# macro constants, and the ioctl numbers and flags of the KVM UAPI are
+# macros; it also wants a git tree with both versions, not two installed
+# header trees.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -184,6 +184,10 @@ echo "/* edit */" >>"$WT/drivers/d9.c"
 expect "apply refuses a dirty work tree" 5 "uncommitted changes" "$P/scripts/apply.sh"
 check "the refused dirty work tree keeps the change" grep -q edit "$WT/drivers/d9.c"
 expect "export refuses a dirty work tree" 1 "uncommitted changes" "$P/scripts/export.sh"
+flock "$(git -C "$WT" rev-parse --path-format=absolute --git-path kvm-s390-arm64.lock)" -c "'$P/scripts/export.sh' >'$W/locked.log' 2>&1; echo \$? >'$W/locked.rc'"
+cp "$W/locked.log" "$T_OUT"
+check "export waits for no other apply or export: it is refused with exit 5 while the work tree is locked" \
+	sh -c "[ \"\$(cat '$W/locked.rc')\" = 5 ] && grep -q 'still running' '$W/locked.log'"
 expect "apply --force keeps the change under a ref of its own, named" 0 "kept the uncommitted changes as refs/kvm-s390-arm64/kept/" "$P/scripts/apply.sh" --force
 kept_ref=$(sed -n 's/.*kept the uncommitted changes as \(refs\/[^ ]*\) .*/\1/p' "$T_OUT" | tail -n 1)
 check "the kept ref holds the change (git stash show -p REF)" sh -c "git -C '$WT' stash show -p '$kept_ref' | grep -q edit"
