@@ -50,6 +50,7 @@ need_cmd git flock:util-linux
 # Check 'series' against patches/ before touching anything.
 series_txt=$(series_checked) || exit
 mapfile -t patches < <(printf '%s' "$series_txt" | sed '/^$/d')
+manifest=$(product_manifest)
 cover=$KSA_ROOT/patches/0000-cover-letter.patch
 description=$(cover_description "$cover")
 
@@ -60,7 +61,7 @@ base=$(sed -n 2p <<<"$base_out")
 # Keep what --force discards: uncommitted changes as a stash commit under
 # refs/kvm-s390-arm64/kept/, commits on a backup branch.
 keep_work() {
-	local why=$1 stamp backup ref n
+	local why=$1 stamp backup ref n sha
 	stamp=$(date -u +%Y%m%d-%H%M%S)
 	if wt_in_progress >/dev/null; then
 		wt_git am --quit 2>/dev/null || wt_git rebase --quit 2>/dev/null || true
@@ -77,7 +78,10 @@ keep_work() {
 			n=$((n + 1))
 			ref=refs/kvm-s390-arm64/kept/$KSA_BRANCH-$stamp-$n
 		done
-		wt_git update-ref "$ref" "$(wt_git stash create "apply.sh --force $stamp")"
+		sha=$(wt_git stash create "apply.sh --force $stamp" || true)
+		[ -n "$sha" ] ||
+			die "$EX_REFUSED" "git stash create cannot keep the uncommitted changes in $KSA_WORK_TREE (a file added with git add -N?): commit or remove them, then run again"
+		wt_git update-ref "$ref" "$sha"
 		wt_git reset -q --hard
 		log "kept the uncommitted changes as $ref in the base repository $(wt_git rev-parse --path-format=absolute --git-common-dir) (it holds the work branches too: not a cache to delete); see them with 'git stash show -p $ref', take them back with 'git stash apply $ref'"
 	fi
@@ -126,6 +130,10 @@ prepare_existing() {
 		else
 			die "$EX_REFUSED" "$op is in progress in $KSA_WORK_TREE: finish it (then scripts/export.sh) or rerun with --force, which keeps the commits on a backup branch"
 		fi
+	fi
+	if wt_dirty && [ "$status" = applying ]; then
+		# Killed in a checkout or reset of apply.sh's own: kept, not lost.
+		keep_work changes
 	fi
 	if wt_dirty; then
 		[ "$force" = 1 ] ||
@@ -191,8 +199,11 @@ if [ ! -e "$target/.git" ] && git --git-dir="$base_gitdir" worktree list --porce
 	git --git-dir="$base_gitdir" worktree prune
 	if [ -d "$target" ] && [ -z "$(ls -A "$target")" ]; then rmdir "$target"; fi
 fi
-if [ -e "$KSA_WORK_TREE" ] && [ "$(wt_state 2>/dev/null | cut -d' ' -f1)" = creating ]; then
-	# Killed while its files were checked out: nothing of anybody's is there.
+if [ -e "$KSA_WORK_TREE" ] && [ "$(wt_state 2>/dev/null | cut -d' ' -f1)" = creating ] &&
+	[ "$(wt_git rev-parse -q --verify HEAD 2>/dev/null)" = "$base" ] &&
+	[ -z "$(wt_git status --porcelain --untracked-files=no 2>/dev/null | grep -vE '^( D|D ) ' || true)" ]; then
+	# Killed while its files were checked out: HEAD at the base and no file
+	# but missing ones differ, so nothing of anybody's is there.
 	lock_work_tree
 	exec 6>&-
 	log "finishing the work tree an interrupted apply was creating"
@@ -225,13 +236,16 @@ else
 fi
 
 wt_set_state applying "$base"
+# What the work tree is applied from, as checked above (before git am, so
+# that a file changed while it runs is not taken for what was applied).
+printf '%s\n' "$manifest" >"$(wt_manifest_file)"
 wt_git config "branch.$KSA_BRANCH.description" "$description"
 n=${#patches[@]}
 log "applying $n patches with git am -3"
 paths=()
 for p in "${patches[@]}"; do paths+=("$KSA_ROOT/patches/$p"); done
 if [ "$n" -gt 0 ] && ! k=$(ksa_am "$KSA_WORK_TREE" "${paths[@]}"); then
-	# ksa_am applies one file at a time, so k names the file even when it
+	# ksa_am names the file of the mail git am stopped on, even when a file
 	# holds more than one mail.
 	bad=${patches[$((k - 1))]}
 	files=$(wt_git diff --name-only --diff-filter=U | tr '\n' ' ')
@@ -240,5 +254,4 @@ if [ "$n" -gt 0 ] && ! k=$(ksa_am "$KSA_WORK_TREE" "${paths[@]}"); then
 	die "$EX_FAIL" "patches/$bad (patch $k/$n) does not apply (files: ${files% }): the work tree $KSA_WORK_TREE is left as git am stopped; resolve and 'git am --continue', then scripts/export.sh"
 fi
 wt_set_state applied "$(wt_git rev-parse HEAD)"
-product_manifest >"$(wt_manifest_file)"
 log "applied $n patches on $base in $KSA_WORK_TREE (branch $KSA_BRANCH, $(elapsed))"

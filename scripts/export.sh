@@ -73,6 +73,13 @@ description=$(wt_description)
 
 # What the work tree was applied from (or last exported) must still be
 # what patches/ and series hold, or somebody else's work would be lost.
+if [ "$force" = 0 ] && [ ! -f "$(wt_manifest_file)" ] && [ -n "$(product_manifest)" ] &&
+	! { git -C "$KSA_ROOT" rev-parse --git-dir >/dev/null 2>&1 &&
+		[ -z "$(git -C "$KSA_ROOT" status --porcelain -- patches series 2>/dev/null)" ]; }; then
+	# A work tree of an older apply.sh, which kept no manifest: only a
+	# patches/ that git says is committed as it is may be overwritten.
+	die "$EX_REFUSED" "$KSA_WORK_TREE has no record of what it was applied from, and patches/ or series have changes git does not have committed: commit them, reapply (scripts/apply.sh), or rerun with --force to overwrite them"
+fi
 if [ "$force" = 0 ] && [ -f "$(wt_manifest_file)" ]; then
 	# Files now there that the manifest does not have as they are; a file
 	# that was removed is only written again.
@@ -107,6 +114,11 @@ GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL GIT_COMMITTER_DATE=$
 	done
 } >"$tmp/series"
 
+# The manifest takes the new files before they replace the old ones, and
+# keeps the old lines too until they are in place: an export killed in
+# between is not refused by the next one.
+{ cat "$(wt_manifest_file)" 2>/dev/null || true; (cd "$tmp" && sha256sum series patches/*.patch); } >"$tmp/manifest"
+mv "$tmp/manifest" "$(wt_manifest_file)"
 mkdir -p "$KSA_ROOT/patches"
 rm -f "$KSA_ROOT"/patches/*.patch
 mv "$tmp"/patches/*.patch "$KSA_ROOT/patches/"

@@ -35,7 +35,8 @@ readonly KSA_EMAIL='kvm-s390-arm64@example.org'
 # shellcheck disable=SC2034
 # The cache (the imported base, ccache, tools built here): never a shared
 # directory such as /tmp when neither XDG_CACHE_HOME nor HOME is set.
-if [ -n "${XDG_CACHE_HOME:-}" ]; then
+if [[ ${XDG_CACHE_HOME:-} == /* ]]; then
+	# The XDG spec: a relative XDG_CACHE_HOME is to be ignored.
 	KSA_CACHE=$XDG_CACHE_HOME/kvm-s390-arm64
 elif [ -n "${HOME:-}" ]; then
 	KSA_CACHE=$HOME/.cache/kvm-s390-arm64
@@ -89,7 +90,9 @@ hgit() {
 		git -c core.autocrlf=false -c core.safecrlf=false \
 		-c core.attributesFile=/dev/null -c core.hooksPath=/dev/null \
 		-c core.symlinks=true -c core.filemode=true -c core.ignorecase=false \
-		-c core.precomposeunicode=false -c gc.auto=0 "$@"
+		-c core.precomposeunicode=false -c gc.auto=0 \
+		-c commit.gpgsign=false -c am.messageid=false -c am.keepcr=false \
+		-c mailinfo.scissors=false -c apply.whitespace=nowarn -c rerere.enabled=false "$@"
 }
 
 # base_get KEY: the value of "KEY: value" in the project's base-commit file.
@@ -262,19 +265,21 @@ backup_name() {
 # file among the arguments (a file may hold more than one mail) and returns
 # 1 with git am stopped on it.
 ksa_am() {
-	local tree=$1 next f i=0 mails=0 m
+	local tree=$1 next f i=0 mails=0 m split
 	shift
 	GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL \
 		hgit -C "$tree" am -q -3 --committer-date-is-author-date "$@" >&2 && return 0
 	next=$(cat "$(git -C "$tree" rev-parse --path-format=absolute --git-path rebase-apply/next)" 2>/dev/null || echo 1)
+	split=$(mktemp -d "${TMPDIR:-/tmp}/ksa-am.XXXXXX")
 	for f in "$@"; do
 		i=$((i + 1))
-		# git mailsplit: a mail starts at each "From <id> " line, and a
-		# file without one is one mail.
-		m=$(grep -cE '^From [0-9a-f]{40} ' "$f" || true)
+		# As git am splits it (git mailsplit prints the number of mails).
+		m=$(git mailsplit -o"$split" "$f" 2>/dev/null || echo 1)
+		rm -f "$split"/*
 		mails=$((mails + (m > 0 ? m : 1)))
 		[ "$mails" -lt "$next" ] || break
 	done
+	rm -rf "$split"
 	echo "$i"
 	return 1
 }
@@ -378,7 +383,10 @@ kmake() {
 	# The compiler then gets those relative paths too: warnings and the
 	# dependency files name sources as ../../verify/... (see
 	# verify-bisect's normalize and build_inputs).
-	CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(common_dir "$src" "$out")} \
+	local basedir=${CCACHE_BASEDIR:-$(common_dir "$src" "$out")}
+	# Not /, which ccache's manual warns against: then no base_dir.
+	[ "$basedir" != / ] || basedir=
+	CCACHE_BASEDIR=$basedir \
 		make -s -C "$src" O="$out" ARCH="$arch" CROSS_COMPILE="$cross" \
 		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" -j"$(nproc)" "$@"
 }

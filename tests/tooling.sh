@@ -174,6 +174,9 @@ rm "$P/patches/0004-drivers-Colleague.patch"
 cp "$W/series.1" "$P/series"
 sed -i 's/^Subject: \(.*\)$/Subject: \1 (newer)/' "$P/patches/0002-drivers-Change-d2.patch"
 expect "export refuses to revert a newer patch in patches/" 5 "patches/0002-drivers-Change-d2.patch changed since" "$P/scripts/export.sh"
+rm "$(git -C "$WT" rev-parse --path-format=absolute --git-path kvm-s390-arm64-manifest)"
+expect "export from a work tree with no record of what it was applied from (an older apply.sh) refuses a changed patches/" 5 \
+	"no record of what it was applied from" "$P/scripts/export.sh"
 expect "export --force overwrites it" 0 "exported 3 patches" "$P/scripts/export.sh" --force
 run diff -r "$W/patches.1" "$P/patches"
 check "after export --force patches/ is the work tree's again" test "$RC" = 0
@@ -469,6 +472,14 @@ git -C "$WT" checkout -q -f --detach "$PIN"
 # shellcheck disable=SC2016 # expanded by the inner bash
 run env HOME="$A/amhome" bash -c 'source "$1/scripts/lib.sh"; ksa_am "$2" "$3"' _ "$KSA_ROOT" "$WT" "$W/p2"
 check "ksa_am applies the patch despite the user's commit.gpgsign" test "$RC" = 0
+git -C "$WT" checkout -q -f --detach "$PIN"
+git -C "$WT" config commit.gpgsign true
+git -C "$WT" config gpg.program false
+# shellcheck disable=SC2016 # expanded by the inner bash
+run bash -c 'source "$1/scripts/lib.sh"; ksa_am "$2" "$3"' _ "$KSA_ROOT" "$WT" "$W/p2"
+check "ksa_am applies the patch despite commit.gpgsign in the repository's own config" test "$RC" = 0
+git -C "$WT" config --unset commit.gpgsign
+git -C "$WT" config --unset gpg.program
 git -C "$WT" checkout -q -f kvm-s390-arm64
 
 # verify-bisect's build_inputs and untouched_inputs: the files a build read
