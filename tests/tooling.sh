@@ -519,6 +519,24 @@ T_ADDED=()
 echo fail >"$A/ires/c0/build-arm64"
 expect "verify-bisect: a step after a failed build is built" 1 "" inputs_on untouched_inputs arm64 1
 
+# verify-bisect --tip-only: an optional architecture is reported as not
+# checked, with the command that checks it, at the steps between the base
+# and the last one, and is built at the last step.
+# shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd function
+tip_only_on() (
+	RES=$A/tres commits=(c0 c1 c2 c3) n=3 tip_only=(riscv) KSA_OUT=$A/tout
+	put_result() { echo "RESULT $3:"; cat; }
+	untouched_inputs() { echo "unchanged inputs: stub"; }
+	cp() { :; }
+	eval "$(sed -n '/^build_step() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
+	build_step "$1" riscv
+)
+expect "verify-bisect --tip-only: a step between is not checked, and says how to check it" 0 \
+	"RESULT skip:.*|verify-bisect.sh --arch riscv builds it at every step" tip_only_on 2
+run tip_only_on 2
+check "verify-bisect --tip-only: the skip names the command" grep -q 'scripts/verify-bisect.sh --arch riscv' "$T_OUT"
+expect "verify-bisect --tip-only: the last step is built (here: its inputs are checked)" 0 "RESULT same:" tip_only_on 3
+
 # --- command line -----------------------------------------------------------
 expect "lib.sh --help says it is a library" 0 "^Usage: source scripts/lib.sh" bash "$KSA_ROOT/scripts/lib.sh" --help
 for s in "$KSA_ROOT"/scripts/*.sh "$KSA_ROOT"/tests/*.sh; do
