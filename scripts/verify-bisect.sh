@@ -153,7 +153,9 @@ checks_key=$(
 		cat "$KSA_ROOT"/configs/*.config "$KSA_ROOT/checkpatch.ignore" "$KSA_ROOT"/cocci/*.cocci
 		echo "${KSA_KBUILD_FLAGS[*]}"
 		printf '%s\n' "${KERNEL_COCCI[@]}"
-		for a in "${arches[@]}"; do
+		# Every architecture's compiler, whichever --arch names: a run on
+		# some architectures shares the results of a run on all of them.
+		for a in "${ALL_ARCHES[@]}"; do
 			if p=$(cross_prefix "$a"); then "${p}gcc" --version | head -n 1; fi
 		done
 		[ -z "$SPARSE" ] || "$SPARSE" --version
@@ -472,12 +474,23 @@ check_checkpatch() {
 # run_on_versions STEP CMD: run CMD (reading file names on stdin, printing
 # findings) on the files STEP changes, at the step before and at STEP, and
 # print the findings that are new at STEP.
+# The versions before the step are read from git into a scratch tree (with
+# the work tree's scripts/), so that the work tree stays at STEP: checking
+# out the step before and back would give the files of STEP new times, and
+# the next step's builds would compile again what STEP changed.
 run_on_versions() {
-	local step=$1 before after files
+	local step=$1 before after files f old prev=${commits[$(($1 - 1))]}
 	shift
 	files=$(changed_files "$step")
-	checkout "${commits[$((step - 1))]}"
-	before=$(printf '%s\n' "$files" | (cd "$VT" && "$@") | normalize all)
+	old=$(mktemp -d "${TMPDIR:-/tmp}/ksa-before.XXXXXX")
+	while IFS= read -r f; do
+		if [ -z "$f" ] || ! vgit cat-file -e "$prev:$f" 2>/dev/null; then continue; fi
+		mkdir -p "$old/$(dirname "$f")"
+		vgit show "$prev:$f" >"$old/$f"
+	done <<<"$files"
+	ln -s "$(realpath "$VT")/scripts" "$old/scripts"
+	before=$(printf '%s\n' "$files" | (cd "$old" && "$@") | sed "s#$old/##g" | normalize all)
+	rm -rf "$old"
 	checkout "${commits[$step]}"
 	after=$(printf '%s\n' "$files" | (cd "$VT" && "$@") | normalize all)
 	comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after")
@@ -772,6 +785,15 @@ if on build; then
 	for a in "${build_arches[@]}"; do
 		have_result 0 "build-$a" || build_step 0 "$a"
 	done
+fi
+# What the checks need of the base, while the tree is at the base: the
+# project rules' findings in the whole tree and the installed headers.
+# Later they would need a checkout of the base between two steps.
+if [ "$first" = 1 ]; then
+	if on coccinelle; then cocci_tree 0 >/dev/null; fi
+	if on uapi; then
+		for a in "${HEADER_ARCHES[@]}"; do install_headers 0 "$a" || true; done
+	fi
 fi
 # timed STEP CHECK FUNCTION: run the check unless it has a result, and keep
 # its time next to the result.
