@@ -102,6 +102,9 @@ for d in sorted(glob.glob(os.path.join(os.path.realpath(out), "*-kvm"))):
             elif tok.startswith("/") or tok.startswith("$(") or "/" not in tok or tok.startswith("-"):
                 continue
             readers.setdefault(tok, set()).add(obj)
+    if not objs:
+        print("forecast.sh: %s left out: %s has no objects (a build directory in the middle of a build?)" % (a, d), file=sys.stderr)
+        continue
     incr = [secs(s, "build-" + a) for s in steps if s["step"] > 0]
     incr = [x for x in incr if x is not None]
     arches[a] = {"objs": objs, "readers": readers, "full": base[0],

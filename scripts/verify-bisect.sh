@@ -482,6 +482,11 @@ run_on_versions() {
 	local step=$1 before after files f old prev=${commits[$(($1 - 1))]}
 	shift
 	files=$(changed_files "$step")
+	checkout "${commits[$step]}"
+	after=$(printf '%s\n' "$files" | (cd "$VT" && "$@") | normalize all)
+	# Nothing found after the step: nothing can be new, and the versions
+	# before need not be read.
+	[ -n "$after" ] || return 0
 	old=$(mktemp -d "${TMPDIR:-/tmp}/ksa-before.XXXXXX")
 	while IFS= read -r f; do
 		if [ -z "$f" ] || ! vgit cat-file -e "$prev:$f" 2>/dev/null; then continue; fi
@@ -491,8 +496,6 @@ run_on_versions() {
 	ln -s "$(realpath "$VT")/scripts" "$old/scripts"
 	before=$(printf '%s\n' "$files" | (cd "$old" && "$@") | sed "s#$old/##g" | normalize all)
 	rm -rf "$old"
-	checkout "${commits[$step]}"
-	after=$(printf '%s\n' "$files" | (cd "$VT" && "$@") | normalize all)
 	comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after")
 }
 
