@@ -28,12 +28,12 @@ struct layouts, compiled for each architecture).  The x86_64, arm64 and s390
 configurations build with CONFIG_UAPI_HEADER_TEST, so every installed header
 must also compile on its own.
 
-The matrix (configs/*.config on top of tinyconfig):
-  x86_64-kvm, arm64-kvm, s390-kvm   every step
-  riscv-kvm, powerpc-kvm, mips-kvm, loongarch-kvm
-                                    steps that touch generic KVM or arch/ARCH;
-                                    an architecture without a Debian cross
-                                    compiler is reported as not checked
+The matrix (tinyconfig + configs/ARCH-kvm.config + configs/boot-ARCH.config
+where there is one, the configurations tests/runtime.sh boots): x86_64,
+arm64, s390, riscv, powerpc, mips and loongarch, each built at the base and
+at every step whose files its previous build read (else "unchanged
+inputs"); an architecture without a Debian cross compiler (loongarch) is
+reported as not checked.
 
   --arch LIST      only these architectures (comma separated)
   --patches N-M    only steps N to M (1-based; the base is always the
