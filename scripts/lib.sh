@@ -382,7 +382,9 @@ kmake() {
 	# two checkouts of the project, or CI's fresh clone, share the cache.
 	# The compiler then gets those relative paths too: warnings and the
 	# dependency files name sources as ../../verify/... (see
-	# verify-bisect's normalize and build_inputs).
+	# verify-bisect's normalize and build_inputs).  s390 passes
+	# -Wa,-I$(srctree)/arch/s390/include, which ccache does not rewrite:
+	# its objects are shared only by builds of the same checkout.
 	local basedir=${CCACHE_BASEDIR:-$(common_dir "$src" "$out")}
 	# Not /, which ccache's manual warns against: then no base_dir.
 	[ "$basedir" != / ] || basedir=
