@@ -194,8 +194,8 @@ for i in $(seq 1 "$n"); do
 	commits+=("$(vgit rev-parse HEAD)")
 done
 
-# The checks run partly in subshells, which cannot update $current for
-# the parent: ask git where the tree is.
+# The checks run partly in subshells, whose checkouts the parent shell
+# does not see: ask git where the tree is.
 checkout() {
 	[ "$(vgit rev-parse HEAD)" = "$1" ] && return 0
 	vgit checkout -q -f --detach "$1"

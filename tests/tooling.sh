@@ -92,7 +92,7 @@ check "the import keeps symlinks and executable bits" \
 	test "$(git --git-dir="$repo" ls-tree "$PIN" scripts/ | awk '{print $1}' | sort | tr '\n' ' ')" = "100755 120000 "
 expect "a second fetch uses the cache" 0 "$PIN" env KSA_BASE_TARBALL= "$P/scripts/fetch-base.sh"
 mkdir -p "$W/it's cache/kvm-s390-arm64/import.killed/tree"
-expect "an import into a cache path with a quote succeeds" 0 "$PIN" \
+expect "an import into a cache path with a quote succeeds (passes before the trap fix too: the old trap broke only on a failed import)" 0 "$PIN" \
 	env XDG_CACHE_HOME="$W/it's cache" "$P/scripts/fetch-base.sh" --tarball "$TB"
 check "the import removes what a killed import left in the cache (import.*)" \
 	test -z "$(find "$W/it's cache/kvm-s390-arm64" -maxdepth 1 -name 'import.*')"
