@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the real series on the real pinned base: the base
-# import, apply, the export round trip, the identity of every patch and the
-# project's Coccinelle invariants at the base and at the tip.
+# import, apply, the export round trip, the identity of every patch, the
+# series as b4 takes it, and the project's Coccinelle invariants at the base
+# and at the tip.
 # shellcheck source=tests/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
@@ -12,6 +13,8 @@ Usage: $KSA_PROG
 Apply patches/ to the pinned base (fetched as scripts/fetch-base.sh does;
 KSA_BASE_TARBALL or KSA_BASE_GIT_TREE are honoured) in a scratch copy of
 the project, export it again and compare, and check the series' invariants.
+It also checks the series as others take it:
+  - b4 am of the thread scripts/mbox.sh writes, then git am: apply.sh's tree
 Prints TAP lines and a closing "N passed, N failed, N skipped" line.
 Exit codes: 0 all passed, 1 a test failed, 2 bad usage.
 USAGE
@@ -35,6 +38,7 @@ P=$W/project
 t_project "$P"
 expect "the series applies to the pinned base" 0 "applied [0-9]+ patches" \
 	"$P/scripts/apply.sh" --work-tree "$W/linux" --branch "$T_BRANCH"
+applied_tree=$(git -C "$W/linux" rev-parse 'HEAD^{tree}')
 rm -f "$P"/patches/*.patch "$P/series"
 expect "the series exports again" 0 "exported" "$P/scripts/export.sh" --work-tree "$W/linux" --branch "$T_BRANCH"
 run diff -r "$KSA_ROOT/patches" "$P/patches"
@@ -52,6 +56,48 @@ for p in "$KSA_ROOT"/patches/[0-9]*.patch; do
 done
 echo "$bad" >"$T_OUT"
 check "every patch is from and signed off by the project identity only" test -z "$bad"
+
+# --- the series as others take it: b4 ----------------------------------------
+n=$(series_list | wc -l)
+
+# b4 am of the thread in $W/series.mbox, in directory DIR, into OUTDIR.  b4
+# reads a Message-ID from stdin when that is not a terminal, keeps its cache
+# and its record of what it applied (for 'b4 ty') in the XDG directories
+# (here scratch ones), and exits 0 even when it finds no patches: what counts
+# is the mbox it writes.
+b4_am() {
+	local dir=$1 outdir=$2
+	shift 2
+	mkdir -p "$outdir"
+	(cd "$dir" && XDG_DATA_HOME=$W/b4-home/data XDG_CACHE_HOME=$W/b4-home/cache \
+		b4 am -m "$W/series.mbox" -o "$outdir" "$@" "$cover_id" </dev/null)
+}
+
+expect "mbox.sh writes the cover letter and the $n patches as one mbox thread" 0 "wrote $((n + 1)) mails" \
+	"$KSA_ROOT/scripts/mbox.sh" -o "$W/series.mbox"
+cover_id=$(sed -n 's/^Message-ID: <\(.*\)>$/\1/p' "$W/series.mbox" 2>/dev/null | head -n 1)
+for f in 0000-cover-letter.patch $(series_list); do cat "$KSA_ROOT/patches/$f"; echo; done >"$W/mails"
+grep -vE '^(Message-ID|In-Reply-To|References): <kvm-s390-arm64\.[0-9]+\.[0-9a-f]{16}@example\.org>$' \
+	"$W/series.mbox" >"$W/mails.unthreaded" 2>/dev/null
+run diff "$W/mails" "$W/mails.unthreaded"
+check "the mbox holds the mails of patches/ with nothing but the thread headers added" test "$RC" = 0
+if command -v b4 >/dev/null; then
+	# The thread b4 finds from the cover letter's Message-ID, through the
+	# patches' In-Reply-To and References: the whole series, or no mbox.
+	run b4_am "$W" "$W/b4"
+	am=$(find "$W/b4" -name '*.mbx' | head -n 1)
+	b4_took_all() { [ -n "$am" ] && grep -qx "Total patches: $n" "$T_OUT"; }
+	check "b4 am takes the thread from the mbox and writes an am-ready mbox of the $n patches" b4_took_all
+	git -C "$W/linux" checkout -q -f --detach "$pin"
+	run ksa_am "$W/linux" "${am:-$W/b4/none.mbx}"
+	[ "$RC" = 0 ] || git -C "$W/linux" am --abort >/dev/null 2>&1
+	b4_tree=$(git -C "$W/linux" rev-parse 'HEAD^{tree}')
+	echo "tree after git am of b4's mbox: $b4_tree; after apply.sh: $applied_tree" >>"$T_OUT"
+	check "git am of b4's mbox on the pinned base gives the tree apply.sh makes" test "$RC" = 0 -a "$b4_tree" = "$applied_tree"
+	git -C "$W/linux" checkout -q -f "$T_BRANCH"
+else
+	t_skip "b4 am of the series as a mail thread" "b4 is not installed (scripts/setup.sh installs it)"
+fi
 
 # cocci/kvm-symbol-get.cocci proves that nothing outside KVM looks up a KVM
 # symbol at the tip; at the base it must find VFIO's lookups, or it could
