@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() {
 	cat <<USAGE
 Usage: $KSA_PROG [--plan FILE] [--report FILE] [--fixed SECONDS] [--limit MINUTES]
+       [--tier ci] [--cpp-ratio R]
 
 Forecast the time of scripts/verify-bisect.sh for a planned series, and of
 a CI run with it, on this machine.  The model, step by step:
@@ -30,6 +31,25 @@ a CI run with it, on this machine.  The model, step by step:
   the rest  --fixed SECONDS: every other suite of tests/run.sh, as measured
             (its summary prints each suite's time), default 0.
 
+With --tier ci, the tier CI runs (verify-bisect.sh --tier ci): an object
+that a step recompiles costs gcc's share of the seconds per object, and
+sparse's share (from sparse's measured time at the base, kept since
+verify-bisect times it) only where the object's own C file is one the step
+changes; the other recompiled objects cost sparse's share once, at the tip
+(the C=2 pass, counted once each, plus a walk); riscv, powerpc and mips
+cost their base build and, at the tip, a walk plus every object the series
+reaches; the kernel's Coccinelle rules run once, at the tip, and cost
+their measured time at the tip times the series' C files over those of
+the measured series.
+
+A plan line with "=moves" is a header move that keeps the tokens of the
+headers' users (verify-bisect's same-tokens check, scripts/same-tokens.py):
+on an architecture where it applies (at least $tokens_min targets read the
+files; sparse not at every step there) it costs gcc -E on those objects
+(--cpp-ratio times gcc's share per object), twice, or once after a step
+that kept the same objects, instead of compiling them; in the tier their
+sparse goes to the tip's pass.
+
 The measured times come from report.json of the last full verify-bisect
 run; the plan (default tests/full-series.plan, the 27 patches of the spec)
 says what each patch touches (see the comment at its top).
@@ -39,6 +59,9 @@ says what each patch touches (see the comment at its top).
                    (default build/verify-report/report.json)
   --fixed SECONDS  the rest of the CI run
   --limit MINUTES  print whether the forecast is within it (default 75)
+  --tier ci        forecast CI's tier instead of every check at every step
+  --cpp-ratio R    gcc -E's time over a compile's, per object (default
+                   $cpp_ratio, measured: README "Measured here")
 
 Exit codes: 0 forecast within the limit, 1 over it, 2 bad usage, 3 no
 measurements (run scripts/verify-bisect.sh first).
@@ -49,12 +72,19 @@ plan=$KSA_ROOT/tests/full-series.plan
 report=$KSA_ROOT/build/verify-report/report.json
 fixed=0
 limit=75
+tier=full
+# gcc -E against a full compile per object, and the fan-out from which
+# verify-bisect tries the same-tokens check (its TOKENS_MIN).
+cpp_ratio=0.20
+tokens_min=200
 while [ $# -gt 0 ]; do
 	case $1 in
 	--plan) [ $# -ge 2 ] || usage_error "--plan needs a file"; plan=$2; shift 2 ;;
 	--report) [ $# -ge 2 ] || usage_error "--report needs a file"; report=$2; shift 2 ;;
 	--fixed) [[ ${2:-} =~ ^[0-9]+$ ]] || usage_error "--fixed needs a number of seconds"; fixed=$2; shift 2 ;;
 	--limit) [[ ${2:-} =~ ^[0-9]+$ ]] || usage_error "--limit needs a number of minutes"; limit=$2; shift 2 ;;
+	--cpp-ratio) [[ ${2:-} =~ ^0?\.[0-9]+$ ]] || usage_error "--cpp-ratio needs a ratio below 1 (such as 0.2)"; cpp_ratio=$2; shift 2 ;;
+	--tier) [ "${2:-}" = ci ] || usage_error "--tier: unknown tier '${2:-}' (known: ci)"; tier=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage_error "unknown argument '$1'" ;;
 	esac
@@ -65,9 +95,11 @@ need_cmd python3
 
 # The source prefix of the .cmd files: the work tree the builds were made in.
 tree=${KSA_VERIFY_TREE:-$KSA_ROOT/build/verify}
-python3 - "$plan" "$report" "$KSA_OUT" "$(realpath -m "$tree")" "$fixed" "$limit" <<'PY'
+python3 - "$plan" "$report" "$KSA_OUT" "$(realpath -m "$tree")" "$fixed" "$limit" "$tier" "$cpp_ratio" "$tokens_min" <<'PY'
 import glob, json, os, re, sys
-plan_f, report_f, out, tree, fixed, limit = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+plan_f, report_f, out, tree, fixed, limit, tier = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+cpp_ratio, tokens_min = float(sys.argv[8]), int(sys.argv[9])
+ALWAYS, SPARSE = ("x86_64", "arm64", "s390"), ("arm64", "s390")
 rep = json.load(open(report_f))
 steps = rep["steps"]
 
@@ -82,7 +114,7 @@ for d in sorted(glob.glob(os.path.join(os.path.realpath(out), "*-kvm"))):
     base = [secs(s, "build-" + a) for s in steps if s["step"] == 0]
     if not base or base[0] is None:
         continue
-    objs, readers = set(), {}
+    objs, readers, source_of = set(), {}, {}
     for cmd in glob.glob(os.path.join(d, "**", ".*.o.cmd"), recursive=True):
         obj = os.path.relpath(cmd, d)
         text = open(cmd, errors="replace").read()
@@ -91,6 +123,12 @@ for d in sorted(glob.glob(os.path.join(os.path.realpath(out), "*-kvm"))):
         if obj.startswith(("scripts/", "tools/")) or "/scripts/" in obj or "/tools/" in obj:
             continue
         objs.add(obj)
+        m = re.search(r"^source_\S+ := (\S+\.c)$", text, re.M)
+        src = m.group(1)
+        if src.startswith("../"):
+            src = os.path.normpath(os.path.join(d, src))
+        if src.startswith(tree + "/"):
+            source_of[obj] = src[len(tree) + 1:]
         for tok in re.split(r"[\s\\]+", text):
             tok = tok.rstrip(":)")
             # Sources absolute or relative to the build directory (ccache's
@@ -107,8 +145,17 @@ for d in sorted(glob.glob(os.path.join(os.path.realpath(out), "*-kvm"))):
         continue
     incr = [secs(s, "build-" + a) for s in steps if s["step"] > 0]
     incr = [x for x in incr if x is not None]
-    arches[a] = {"objs": objs, "readers": readers, "full": base[0],
-                 "per_obj": base[0] / max(len(objs), 1), "walk": min(incr) if incr else 25}
+    b0 = [s for s in steps if s["step"] == 0][0]["checks"].get("build-" + a, {})
+    # sparse's CPU time over the jobs (make -j of lib.sh: the cores).
+    sp = b0.get("sparse_cpu_seconds")
+    if a in SPARSE and tier == "ci" and sp is None:
+        sys.exit("forecast.sh: %s has no sparse time for the %s base build: run scripts/verify-bisect.sh again (it times sparse since the CI tier)" % (report_f, a))
+    sp_wall = (sp or 0) / (os.cpu_count() or 1)
+    arches[a] = {"objs": objs, "readers": readers, "source_of": source_of, "full": base[0],
+                 "per_obj": base[0] / max(len(objs), 1), "walk": min(incr) if incr else 25,
+                 "per_obj_gcc": (base[0] - sp_wall) / max(len(objs), 1),
+                 "per_obj_sparse": sp_wall / max(len(objs), 1), "sparse_wall": sp_wall,
+                 "deferred": set(), "reach": set()}
 if not arches:
     sys.exit("forecast.sh: no build directory in %s has a measured base build: run scripts/verify-bisect.sh first" % out)
 
@@ -116,7 +163,14 @@ def mean(check):
     v = [secs(s, check) for s in steps if s["step"] > 0]
     v = [x for x in v if x is not None]
     return sum(v) / len(v) if v else 0
-check_cost = {c: mean(c) for c in ("checkpatch", "kernel-doc", "coccinelle", "uapi")}
+check_cost = {c: mean(c) for c in ("checkpatch", "kernel-doc", "coccinelle", "cocci-kernel", "uapi")}
+# The kernel's rules at the tip of the measured series (--tier ci), and how
+# many C files that series changes.
+kc_tip = [secs(s, "cocci-kernel") for s in steps if s["step"] == len(steps) - 1]
+kc_tip = kc_tip[0] if kc_tip and kc_tip[0] is not None else None
+ev = [s["checks"].get("cocci-kernel", {}).get("evidence", "") for s in steps if s["step"] == len(steps) - 1]
+m = re.search(r"\((\d+) C files read\)", ev[0] if ev else "")
+measured_cfiles = int(m.group(1)) if m else 1
 # The first step's Coccinelle run also reads the whole base once.
 first = [secs(s, "coccinelle") for s in steps if s["step"] == 1]
 cocci_base = max(0, (first[0] or 0) - check_cost["coccinelle"]) if first else 0
@@ -131,16 +185,22 @@ def builds_dir(a, path):
         return a == "arm64"
     return True
 
-rows, total = [], 0
-extra = {}          # configurations added by earlier steps: arch -> count
+plan_rows = []
 for line in open(plan_f):
     line = line.split("#", 1)[0].split()
-    if not line:
-        continue
-    n, files = line[0], line[1:]
+    if line:
+        plan_rows.append((line[0], line[1:]))
+last = len(plan_rows) - 1
+series_c = set()
+rows, total = [], 0
+extra = {}          # configurations added by earlier steps: arch -> count
+for idx, (n, files) in enumerate(plan_rows):
     row = {"patch": n, "arch": {}, "checks": 0}
+    for f in files:
+        if f.endswith(".c") and not f.startswith(("+config:", "=")):
+            series_c.add(f[4:] if f.startswith("new:") else f)
     for a, m in arches.items():
-        hit, buildsys = set(), False
+        hit, buildsys, own = set(), False, set()
         for f in files:
             if f.startswith("+config:"):
                 continue
@@ -148,16 +208,49 @@ for line in open(plan_f):
                 p = f[4:]
                 if p.endswith(".c") and builds_dir(a, p):
                     hit.add("new:" + p)
+                    own.add("new:" + p)
                 continue
             hit |= m["readers"].get(f, set())
+            if f.endswith(".c"):
+                own |= {o for o in m["readers"].get(f, set()) if m["source_of"].get(o) == f}
             if build_re.search(f) and builds_dir(a, f):
                 buildsys = True
                 d = os.path.dirname(f)
                 hit |= {o for o in m["objs"] if os.path.dirname(o).startswith(d)}
-        cost = m["walk"] + len(hit) * m["per_obj"] if hit or buildsys else 0
+        touched = bool(hit) or buildsys
+        moves = "=moves" in files and not buildsys and (tier == "ci" or a not in SPARSE)
+        if moves and len(hit) >= tokens_min and not any(f.startswith("new:") and f.endswith(".c") for f in files):
+            # Preprocessed before (unless the step before kept the same
+            # objects) and after; kept, not compiled.
+            before = 0 if m.get("kept") == hit else 1
+            cost = (1 + before) * len(hit) * m["per_obj_gcc"] * cpp_ratio
+            if a in SPARSE:
+                m["deferred"] |= hit
+            if tier == "ci" and a not in ALWAYS:
+                m["reach"] |= hit
+                cost = 0
+            m["kept"] = hit
+            row["arch"][a] = (len(hit), round(cost * (1 + extra.get(a, 0))))
+            continue
+        m["kept"] = None
+        if tier == "ci" and a not in ALWAYS:
+            # Built at the base and the tip only.
+            m["reach"] |= hit
+            cost = 0
+            if idx == last:
+                cost = m["walk"] + len(m["reach"]) * m["per_obj"]
+        elif tier == "ci" and a in SPARSE:
+            own &= hit
+            m["deferred"] |= hit - own
+            cost = m["walk"] + len(hit) * m["per_obj_gcc"] + len(own) * m["per_obj_sparse"] if touched else 0
+        else:
+            cost = m["walk"] + len(hit) * m["per_obj"] if touched else 0
         cost *= 1 + extra.get(a, 0)
         added = files.count("+config:" + a)
         cost += added * m["full"]
+        if tier == "ci" and a in SPARSE and idx == last and m["deferred"]:
+            # The sparse pass at the tip: C=2 walks every object.
+            cost += m["walk"] + len(m["deferred"]) * m["per_obj_sparse"]
         row["arch"][a] = (len(hit), round(cost))
     for f in files:
         if f.startswith("+config:"):
@@ -166,8 +259,14 @@ for line in open(plan_f):
     c = check_cost["checkpatch"]
     if any(f.endswith((".c", ".h")) for f in files):
         c += check_cost["kernel-doc"] + check_cost["coccinelle"]
+        if tier != "ci" and any(f.endswith(".c") for f in files):
+            c += check_cost["cocci-kernel"]
     if any(uapi_re.search(f.replace("new:", "")) for f in files):
         c += check_cost["uapi"]
+    if tier == "ci" and idx == last:
+        if kc_tip is None:
+            sys.exit("forecast.sh: %s has no time of the kernel's Coccinelle rules at the tip: run scripts/verify-bisect.sh --tier ci first" % report_f)
+        c += kc_tip * max(1, len(series_c)) / max(1, measured_cfiles)
     row["checks"] = round(c)
     total += sum(v[1] for v in row["arch"].values()) + row["checks"]
     rows.append(row)
@@ -184,6 +283,10 @@ print("measured: full builds " + ", ".join("%s %d s (%d objects, %.2f s each, wa
 print("measured: checks per step " + ", ".join("%s %.0f s" % kv for kv in check_cost.items()) + "; Coccinelle over the base %d s" % cocci_base)
 print("forecast: verify-bisect %d s (%.0f min): base builds %d s, steps %d s, applying %d s" % (verify, verify / 60, base_builds, total + cocci_base, apply))
 whole = verify + fixed
-print("forecast: CI run %d s (%.0f min) with %d s for the other suites; limit %d min: %s" % (whole, whole / 60, fixed, limit, "within" if whole <= limit * 60 else "OVER"))
+if tier == "ci":
+    print("tier ci: sparse at the tip on %s objects that steps recompile without it" % ", ".join("%s %d" % (a, len(m["deferred"])) for a, m in arches.items() if a in SPARSE)
+          + "; sparse's share of a base build: " + ", ".join("%s %d s" % (a, m["sparse_wall"]) for a, m in arches.items() if a in SPARSE)
+          + "; the kernel's Coccinelle rules at the tip on %d C files" % len(series_c))
+print("forecast (%s): CI run %d s (%.0f min) with %d s for the other suites; limit %d min: %s" % ("tier ci" if tier == "ci" else "every check at every step", whole, whole / 60, fixed, limit, "within" if whole <= limit * 60 else "OVER"))
 sys.exit(0 if whole <= limit * 60 else 1)
 PY

@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() {
 	cat <<USAGE
 Usage: $KSA_PROG [--arch LIST] [--patches N-M] [--quick | --only LIST]
-       [--tip-only LIST] [--report DIR]
+       [--tier ci] [--tip-only LIST] [--report DIR]
 
 Apply patches/ to the pinned base in the work tree build/verify and walk it
 commit by commit.  At every step, for every configuration in the matrix that
@@ -46,6 +46,16 @@ reported as not checked.
                    loongarch) at the base and the last step only, the
                    steps between reported as not checked with the command
                    that checks them (a tier for CI, see README)
+  --tier ci        CI's tier (README, "The CI tier"): x86_64, arm64 and
+                   s390 built at every step whose inputs change, with
+                   sparse on the C files the step changes; sparse on the
+                   other files a step recompiles once, at the tip (C=2);
+                   the kernel's Coccinelle rules once, at the tip, on every
+                   C file the series changes; riscv, powerpc and mips at
+                   the base and the tip (--tip-only).  What it does not run
+                   at every step is listed at the end of the report, with
+                   the command that runs it.  Without --tier, everything
+                   runs at every step.
   --report DIR     where report.md and report.json go
                    (default: build/verify-report)
 
@@ -55,7 +65,11 @@ of the step's files (Kbuild's own dependency files of the previous build
 say which it reads; a changed Makefile, Kbuild, Kconfig or script always
 counts), the headers check when no UAPI header or header-install file
 changes, kernel-doc and Coccinelle when no C file or header (and no file a
-project rule's prefilter matches) changes.  Every check that runs proves it
+project rule's prefilter matches) changes.  At a step that changes only
+headers, the objects whose preprocessed tokens and command stay the same
+(scripts/same-tokens.py, where at least KSA_TOKENS_MIN=200 targets read
+the headers) are kept, not compiled; when all are, the build is
+"unchanged inputs" too.  Every check that runs proves it
 did: sparse's count of checked files, checkpatch's summary line, the files
 kernel-doc and Coccinelle read, the headers compared, and a canary per run
 (kernel-doc and spatch must report a known defect).  report.json keeps the
@@ -89,6 +103,7 @@ arches=("${ALL_ARCHES[@]}")
 range=
 only=
 tip_only=()
+tier=
 report_dir=$KSA_ROOT/build/verify-report
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -97,11 +112,18 @@ while [ $# -gt 0 ]; do
 	--quick) only=build,checkpatch; shift ;;
 	--only) [ $# -ge 2 ] || usage_error "--only needs a list of checks"; only=$2; shift 2 ;;
 	--tip-only) [ $# -ge 2 ] || usage_error "--tip-only needs a list of architectures"; IFS=, read -r -a tip_only <<<"$2"; shift 2 ;;
+	--tier)
+		[ $# -ge 2 ] || usage_error "--tier needs a name (ci)"
+		[ "$2" = ci ] || usage_error "--tier: unknown tier '$2' (known: ci)"
+		tier=$2
+		shift 2
+		;;
 	--report) [ $# -ge 2 ] || usage_error "--report needs a directory"; report_dir=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage_error "unknown argument '$1'" ;;
 	esac
 done
+if [ -n "$tier" ] && [ ${#tip_only[@]} = 0 ]; then tip_only=(riscv powerpc mips); fi
 for a in "${arches[@]}" "${tip_only[@]}"; do
 	case " ${ALL_ARCHES[*]} " in *" $a "*) ;; *) usage_error "unknown architecture '$a' (known: ${ALL_ARCHES[*]})" ;; esac
 done
@@ -150,6 +172,8 @@ checks_key=$(
 		# Which checks run does not change a result, but sparse changes the
 		# builds' results.
 		if on sparse; then echo sparse=on; else echo sparse=off; fi
+		# The tier changes what a build's sparse and Coccinelle saw.
+		echo "tier=${tier:-full}"
 		cat "$KSA_ROOT"/configs/*.config "$KSA_ROOT/checkpatch.ignore" "$KSA_ROOT"/cocci/*.cocci
 		echo "${KSA_KBUILD_FLAGS[*]}"
 		printf '%s\n' "${KERNEL_COCCI[@]}"
@@ -159,8 +183,9 @@ checks_key=$(
 			if p=$(cross_prefix "$a"); then "${p}gcc" --version | head -n 1; fi
 		done
 		[ -z "$SPARSE" ] || "$SPARSE" --version
-		# The form of the results: 2 since sparse really runs.
-		echo results=3
+		# The form of the results: 3 since sparse really runs, 4 since the
+		# kernel's Coccinelle rules are a check of their own.
+		echo results=4
 		spatch --version 2>/dev/null | head -n 1 || true
 	} | sha256sum | cut -c1-16
 )
@@ -265,223 +290,47 @@ known_warnings() {
 	done | sort -u
 }
 
-# --- build checks ---------------------------------------------------------
-# Full builds of the base and incremental builds of the steps are timed
-# apart for the estimate of what is left.
-full_total=0 full_done=0 full_secs=0
-step_total=0 step_done=0 step_secs=0
-count_builds() {
-	local a i
-	for a in "${build_arches[@]}"; do
-		have_result 0 "build-$a" || full_total=$((full_total + 1))
-		for i in $(seq "$first" "$last"); do
-			[ "$i" = "$n" ] || [[ " ${tip_only[*]} " != *" $a "* ]] || continue
-			have_result "$i" "build-$a" || step_total=$((step_total + 1))
-		done
-	done
-	return 0
-}
+# --- the checks -----------------------------------------------------------
+# One file per check in scripts/checks/, each a function check_NAME STEP (or
+# build_step STEP ARCH) with one contract: it returns at once if the step
+# has a result (have_result), else it decides from the step's files whether
+# its inputs changed (if not: put_result ... same, "unchanged inputs: why"),
+# runs, and stores pass or fail with put_result, the evidence's first line
+# its one-line summary; a tool that fails is a fail (tool_errors), never a
+# pass.  The runner below times each call and writes the report.  A check
+# the coming patches need is one more file here and one more line in the
+# walk.
+# shellcheck source=scripts/checks/build.sh
+source "$KSA_ROOT/scripts/checks/build.sh"
+# shellcheck source=scripts/checks/sparse-tip.sh
+source "$KSA_ROOT/scripts/checks/sparse-tip.sh"
+# shellcheck source=scripts/checks/checkpatch.sh
+source "$KSA_ROOT/scripts/checks/checkpatch.sh"
+# shellcheck source=scripts/checks/kernel-doc.sh
+source "$KSA_ROOT/scripts/checks/kernel-doc.sh"
+# shellcheck source=scripts/checks/coccinelle.sh
+source "$KSA_ROOT/scripts/checks/coccinelle.sh"
+# shellcheck source=scripts/checks/cocci-kernel.sh
+source "$KSA_ROOT/scripts/checks/cocci-kernel.sh"
+# shellcheck source=scripts/checks/uapi.sh
+source "$KSA_ROOT/scripts/checks/uapi.sh"
 
-estimate() {
-	local full_avg step_avg s
-	[ $((full_done + step_done)) -gt 0 ] || { echo "unknown"; return; }
-	full_avg=$((full_done > 0 ? full_secs / full_done : 0))
-	# Until a step build is timed, guess a quarter of a full build.
-	step_avg=$((step_done > 0 ? step_secs / step_done : full_avg / 4))
-	s=$(((full_total - full_done) * full_avg + (step_total - step_done) * step_avg))
-	printf '%d:%02d' $((s / 60)) $((s % 60))
-}
-
-# The sparse wrapper: Kbuild runs \$(CHECK) once per C file it compiles;
-# the wrapper notes the file in \$KSA_SPARSE_LOG, then runs sparse, so that
-# a build can show that sparse ran.
-sparse_wrapper() {
-	local w=$KSA_OUT/.ksa-sparse
-	mkdir -p "$KSA_OUT"
-	cat >"$w.tmp" <<'WRAP'
-#!/bin/sh
-# Written by verify-bisect.sh: note the C file, then run sparse.
-eval "last=\${$#}"
-case $last in *.c) printf '%s\n' "$last" >>"$KSA_SPARSE_LOG" ;; esac
-exec "$KSA_SPARSE" "$@"
-WRAP
-	chmod +x "$w.tmp"
-	mv "$w.tmp" "$w"
-	printf '%s\n' "$w"
-}
-
-# c_objects_since OUT STAMP: the kernel objects compiled from C since STAMP
-# (host programs, which sparse does not check, left out).
-c_objects_since() {
-	find "$1" -name '*.o' -newer "$2" -not -path '*/scripts/*' -not -path '*/tools/*' |
-		while read -r o; do
-			if grep -qs '^source_.*\.c$' "${o%/*}/.${o##*/}.cmd"; then echo "$o"; fi
-		done | wc -l
-}
-
-# build_inputs OUT STEP ARCH: the source files (relative to the tree) that
-# the build of ARCH at STEP read, from Kbuild's .cmd dependency files in OUT,
-# kept as $RES/<commit>/build-ARCH.inputs.  Paths are cleaned of "." and
-# ".." (virt/kvm/Makefile.kvm has arch/*/kvm/../../../virt/kvm/...).
-build_inputs() {
-	local out=$1 f=$RES/${commits[$2]}/build-$3.inputs
-	find "$out" -name '.*.cmd' -print0 | xargs -0 -r cat |
-		awk -v src="$(realpath "$VT")/" -v out="$(realpath "$out")/" '
-			function clean(p,   n, i, k, part, outp) {
-				n = split(p, part, "/"); k = 0
-				for (i = 1; i <= n; i++) {
-					if (part[i] == "" || part[i] == ".") continue
-					if (part[i] == ".." && k > 0 && outp[k] != "..") { k--; continue }
-					outp[++k] = part[i]
-				}
-				p = ""; for (i = 1; i <= k; i++) p = p (i > 1 ? "/" : "") outp[i]
-				return p
-			}
-			# Absolute paths, or paths relative to the build directory
-			# (ccache hands the compiler those: lib.sh kmake).
-			{
-				for (i = 1; i <= NF; i++) {
-					t = $i
-					if (substr(t, 1, 3) == "../") t = out t
-					else if (substr(t, 1, 1) != "/") continue
-					sub(/[):]+$/, "", t)
-					t = "/" clean(t)
-					if (index(t, src) == 1) print substr(t, length(src) + 1)
-				}
-			}' |
-		sort -u >"$f.tmp"
-	mv "$f.tmp" "$f"
-}
-
-# untouched_inputs ARCH STEP: true if the build of ARCH at STEP cannot differ
-# from its build at the step before: that build passed (or was itself
-# unchanged), it read none of the files STEP changes, STEP adds no file
-# (a new header can shadow another one on the include path, a new UAPI
-# header is installed and compiled), and no changed file belongs to the
-# build system itself.  Prints the reason.
-untouched_inputs() {
-	local a=$1 step=$2 prev files f st
-	[ "$step" != 0 ] || return 1
-	prev=$RES/${commits[$((step - 1))]}/build-$a
-	[ -s "$prev.inputs" ] || return 1
-	st=$(head -n 1 "$prev" 2>/dev/null || true)
-	[ "$st" = pass ] || [ "$st" = same ] || return 1
-	[ -z "$(added_files "$step")" ] || return 1
-	files=$(changed_files "$step")
-	while IFS= read -r f; do
-		[ -n "$f" ] || continue
-		case ${f##*/} in Makefile* | Kbuild* | Kconfig* | *.mk | *.lds* | *.sh | *.awk | *.pl | *.py) return 1 ;; esac
-		case $f in scripts/* | tools/* | usr/*) return 1 ;; esac
-		case $f in "arch/$a/"*) case $f in *.c | *.h) ;; *) return 1 ;; esac ;; esac
-		grep -qxF "$f" "$prev.inputs" && return 1
-	done <<<"$files"
-	echo "unchanged inputs: the $a build of the step before reads none of the $(grep -c . <<<"$files") files this step changes"
-}
-
-build_step() {
-	local step=$1 a=$2 out log t0 rc flags=() known new sparse=0 why nsparse nobj proof='' frags
-	out=$KSA_OUT/$a-kvm
-	log=$RES/${commits[$step]}/build-$a.log
-	mkdir -p "${log%/*}"
-	if [ "$step" != 0 ] && [ "$step" != "$n" ] && [[ " ${tip_only[*]} " == *" $a "* ]]; then
-		printf 'not built at this step (--tip-only %s: built at the base and the tip); scripts/verify-bisect.sh --arch %s builds it at every step\n' "$a" "$a" |
-			put_result "$step" "build-$a" skip
-		return
-	fi
-	if why=$(untouched_inputs "$a" "$step"); then
-		cp "$RES/${commits[$((step - 1))]}/build-$a.inputs" "$RES/${commits[$step]}/build-$a.inputs"
-		echo "$why" | put_result "$step" "build-$a" same
-		return
-	fi
-	on sparse && case $SPARSE_ARCHES in *" $a "*) sparse=1 ;; esac
-	progress "$step" "$n" "build $a (W=1$([ "$sparse" = 1 ] && echo ", C=1")), $((full_done + step_done + 1)) of $((full_total + step_total)) builds, about $(estimate) left"
-	checkout "${commits[$step]}"
-	t0=$(date +%s)
-	[ "$sparse" = 0 ] || flags+=(C=1 "CHECK=$(sparse_wrapper)")
-	# The baseline is a full build, so that every file's warnings (and
-	# sparse's) are known before the first patch.
-	[ "$step" != 0 ] || rm -rf "$out"
-	mapfile -t frags < <(arch_frags "$a")
-	(kconfig_for "$VT" "$out" "$a" "${frags[@]}") >"$log" 2>&1 ||
-		die "$EX_FAIL" "${frags[*]##*/} do not configure: $(tail -n 1 "$log")"
-	rc=0
-	touch "$out/.ksa-build-start"
-	: >"$out/.ksa-sparse-files"
-	{ kmake "$VT" "$out" "$a" olddefconfig && (kconfig_check "$out" "${frags[@]}") &&
-		KSA_SPARSE=$SPARSE KSA_SPARSE_LOG=$out/.ksa-sparse-files kbuild "$VT" "$out" "$a" "${flags[@]}" all; } >>"$log" 2>&1 || rc=$?
-	if [ "$step" = 0 ]; then
-		full_secs=$((full_secs + $(date +%s) - t0)) full_done=$((full_done + 1))
-	else
-		step_secs=$((step_secs + $(date +%s) - t0)) step_done=$((step_done + 1))
-	fi
-	echo $(($(date +%s) - t0)) >"$RES/${commits[$step]}/build-$a.secs"
-	normalize <"$log" >"$RES/${commits[$step]}/build-$a.warnings"
-	if [ "$rc" != 0 ]; then
-		{ grep -E -i -m 20 'error[: ]' "$log" || tail -n 20 "$log"; } | put_result "$step" "build-$a" fail
-		return
-	fi
-	build_inputs "$out" "$step" "$a"
-	if [ "$sparse" = 1 ]; then
-		# Kbuild drops C=1 with only a warning when it does not accept the
-		# checker: that is a failure here, and so is a build that compiled C
-		# files without sparse seeing one.
-		nsparse=$(sort -u "$out/.ksa-sparse-files" | grep -c . || true)
-		nobj=$(c_objects_since "$out" "$out/.ksa-build-start")
-		if grep -q 'is not available or not up to date' "$log" || { [ "$nobj" -gt 0 ] && [ "$nsparse" = 0 ]; }; then
-			{ echo "sparse did not run ($nobj C objects compiled, sparse saw $nsparse files):"; grep -m 3 'C=1' "$log" || true; } |
-				put_result "$step" "build-$a" fail
-			return
-		fi
-		proof="; sparse checked $nsparse C files ($nobj objects compiled)"
-	fi
-	[ "$step" = 0 ] && { echo "baseline: $(wc -l <"$RES/${commits[$step]}/build-$a.warnings") warnings$proof" | put_result 0 "build-$a" pass; return; }
-	known=$(known_warnings "build-$a" "$step")
-	new=$(comm -13 <(printf '%s\n' "$known") "$RES/${commits[$step]}/build-$a.warnings")
-	if [ -n "$new" ]; then
-		{ echo "new warnings:"; printf '%s\n' "$new"; } | put_result "$step" "build-$a" fail
-	else
-		echo "no new warnings$proof" | put_result "$step" "build-$a" pass
-	fi
-}
+# --- helpers of the checks -------------------------------------------------
 
 # --- per-patch checks -----------------------------------------------------
-check_checkpatch() {
-	local step=$1 ignore out rc total
-	have_result "$step" checkpatch && return
-	ignore=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$KSA_ROOT/checkpatch.ignore" | awk '{print $1}' | paste -sd, -)
-	checkout "${commits[$step]}"
-	rc=0
-	# Debian's python3 first: its SPDX check (scripts/spdxcheck.py, for new
-	# files) needs python3-ply and python3-git, which a python3 of another
-	# installation earlier in PATH (pyenv, for one) does not have.
-	out=$(cd "$VT" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --show-types \
-		${ignore:+--ignore "$ignore"} "$KSA_ROOT/patches/${patches[$((step - 1))]}" 2>&1) || rc=$?
-	if grep -q 'spdxcheck\.py' <<<"$out"; then
-		out+=$'\n'"(checkpatch could not run scripts/spdxcheck.py: it needs python3-git, python3-ply and a git repository that GitPython does not take for a bare one; see fetch-base.sh: a bare repository given with --git-tree is one)"
-	fi
-	# Its summary line is the proof that it read the patch.
-	total=$(grep -E '^total: [0-9]+ errors, [0-9]+ warnings, [0-9]+ checks, [0-9]+ lines checked$' <<<"$out" || true)
-	if [ -z "$total" ]; then
-		{ echo "checkpatch.pl (exit $rc) printed no summary line, so it did not check the patch:"; tail -n 20 <<<"$out"; } |
-			put_result "$step" checkpatch fail
-	elif [ "$rc" = 0 ] && [[ $total == "total: 0 errors, 0 warnings, 0 checks, "* ]] && ! grep -q spdxcheck <<<"$out"; then
-		echo "clean ($total)" | put_result "$step" checkpatch pass
-	else
-		grep -vE '^(NOTE|$)|has no obvious style problems|ready for submission' <<<"$out" | put_result "$step" checkpatch fail
-	fi
-}
 
 # run_on_versions STEP CMD: run CMD (reading file names on stdin, printing
 # findings) on the files STEP changes, at the step before and at STEP, and
-# print the findings that are new at STEP.
+# print the findings that are new at STEP.  RV_FROM (a step) and RV_FILES
+# (file names) compare another step and other files with STEP.
 # The versions before the step are read from git into a scratch tree (with
 # the work tree's scripts/), so that the work tree stays at STEP: checking
 # out the step before and back would give the files of STEP new times, and
 # the next step's builds would compile again what STEP changed.
 run_on_versions() {
-	local step=$1 before after files f old prev=${commits[$(($1 - 1))]}
+	local step=$1 before after files f old prev=${commits[$((${RV_FROM:-$(($1 - 1))}))]}
 	shift
-	files=$(changed_files "$step")
+	files=${RV_FILES:-$(changed_files "$step")}
 	checkout "${commits[$step]}"
 	after=$(printf '%s\n' "$files" | (cd "$VT" && "$@") | normalize all)
 	# Nothing found after the step: nothing can be new, and the versions
@@ -503,22 +352,6 @@ run_on_versions() {
 # fails the check instead of looking like "no findings".
 TOOL_ERRORS=$(mktemp "${TMPDIR:-/tmp}/ksa-tool-errors.XXXXXX")
 trap 'rm -f "$TOOL_ERRORS"' EXIT
-
-# shellcheck disable=SC2317 # called through run_on_versions
-kdoc_files() {
-	local f out rc
-	while read -r f; do
-		case $f in *.c | *.h) [ -f "$f" ] || continue ;; *) continue ;; esac
-		echo "$f" >>"$TOOL_ERRORS.read"
-		rc=0
-		out=$(./scripts/kernel-doc -none -Wall "$f" 2>&1) || rc=$?
-		printf '%s\n' "$out" | grep -i 'warning' || true
-		if printf '%s\n' "$out" | grep -qiE 'Traceback|error:|No such file'; then
-			printf 'kernel-doc failed on %s (exit %s): %s\n' "$f" "$rc" "$(printf '%s' "$out" | tail -n 3)" >>"$TOOL_ERRORS"
-		fi
-	done
-	return 0
-}
 
 # tool_errors CHECK STEP: fail CHECK at STEP if a tool failed; true if so.
 tool_errors() {
@@ -563,224 +396,6 @@ canary() {
 # c_files_changed STEP: true if STEP changes a C file or header.
 c_files_changed() { changed_files "$1" | grep -qE '\.[ch]$'; }
 
-check_kerneldoc() {
-	local step=$1 new nread
-	have_result "$step" kernel-doc && return
-	if ! c_files_changed "$step"; then
-		echo "unchanged inputs: the step changes no C file or header" | put_result "$step" kernel-doc same
-		return
-	fi
-	canary kernel-doc
-	tool_errors kernel-doc "$step" && return
-	new=$(run_on_versions "$step" kdoc_files)
-	nread=$(files_read)
-	tool_errors kernel-doc "$step" && return
-	if [ -n "$new" ]; then
-		{ echo "new kernel-doc warnings:"; printf '%s\n' "$new"; } | put_result "$step" kernel-doc fail
-	else
-		echo "no new kernel-doc warnings (read $nread file versions)" | put_result "$step" kernel-doc pass
-	fi
-}
-
-# The kernel's rules on the changed C files, each rule run once on all of
-# them.
-# shellcheck disable=SC2317 # called through run_on_versions
-kcocci_files() {
-	local f r files=()
-	while read -r f; do
-		case $f in *.c) [ -f "$f" ] || continue ;; *) continue ;; esac
-		echo "$f" >>"$TOOL_ERRORS.read"
-		files+=("$f")
-	done
-	[ ${#files[@]} -gt 0 ] || return 0
-	for r in "${KERNEL_COCCI[@]}"; do
-		if [ ! -f "scripts/coccinelle/$r.cocci" ]; then
-			echo "kernel rule $r.cocci is not in this tree" >>"$TOOL_ERRORS"
-			continue
-		fi
-		spatch_report "scripts/coccinelle/$r.cocci" "${files[@]}" | sed "s|^|$r: |"
-	done
-	return 0
-}
-
-# pcocci_tree [FILE...]: the project's rules on every file of the tree that
-# their prefilter picks (or only on those of the FILEs it picks), so that an
-# invariant holds for the whole tree, not only for the changed files.
-pcocci_tree() {
-	local r pre files rc
-	for r in "$KSA_ROOT"/cocci/*.cocci; do
-		pre=$(sed -n 's|^// prefilter: ||p' "$r")
-		if [ -z "$pre" ]; then
-			echo "${r##*/} has no '// prefilter:' line" >>"$TOOL_ERRORS"
-			continue
-		fi
-		rc=0
-		if [ $# -gt 0 ]; then
-			files=$(git grep -l -E "$pre" -- "$@") || rc=$?
-		else
-			files=$(git grep -l -E "$pre" -- '*.c' '*.h') || rc=$?
-		fi
-		[ "$rc" != 1 ] || continue # no file matches
-		if [ "$rc" != 0 ]; then
-			echo "git grep for the prefilter of ${r##*/} failed" >>"$TOOL_ERRORS"
-			continue
-		fi
-		mapfile -t files <<<"$files"
-		printf '%s\n' "${files[@]/#/${r##*/}:}" >>"$TOOL_ERRORS.read"
-		spatch_report "$r" "${files[@]}" | sed "s|^|${r##*/}: |"
-	done
-	return 0
-}
-
-# spatch_report RULE FILE...: the rule's report lines; a failing spatch is
-# a tool error.
-spatch_report() {
-	local rule=$1 out rc=0
-	shift
-	out=$(spatch --very-quiet -D report --no-show-diff --no-includes --include-headers \
-		--sp-file "$rule" "$@" 2>"$TOOL_ERRORS.spatch") || rc=$?
-	if [ "$rc" != 0 ]; then
-		printf 'spatch %s failed (exit %s): %s\n' "${rule##*/}" "$rc" "$(tail -n 3 "$TOOL_ERRORS.spatch")" >>"$TOOL_ERRORS"
-	fi
-	rm -f "$TOOL_ERRORS.spatch"
-	[ -z "$out" ] || printf '%s\n' "$out"
-}
-
-# cocci_tree STEP: the project's findings in the tree at STEP, cached.  The
-# rules read one file at a time (--no-includes), so the tree's findings at a
-# step are those of the step before, less those in the files the step
-# changes, plus what the rules find in those files now: only the base is
-# read whole.
-cocci_tree() {
-	local step=$1 f=$RES/${commits[$1]}/coccinelle.warnings prev changed
-	if [ ! -f "$f" ]; then
-		mkdir -p "${f%/*}"
-		prev=
-		[ "$step" = 0 ] || prev=$(cocci_tree $((step - 1)))
-		checkout "${commits[$step]}"
-		if [ "$step" = 0 ]; then
-			(cd "$VT" && pcocci_tree) | normalize all >"$f.tmp"
-		else
-			mapfile -t changed < <(changed_files "$step" | grep -E '\.[ch]$' || true)
-			{
-				awk 'NR == FNR { c[$0] = 1; next } { p = $2; sub(/:$/, "", p); if (!(p in c)) print }' \
-					<(printf '%s\n' "${changed[@]}") <(printf '%s\n' "$prev")
-				if [ ${#changed[@]} -gt 0 ]; then (cd "$VT" && pcocci_tree "${changed[@]}") | normalize all; fi
-			} | sed '/^$/d' | sort -u >"$f.tmp"
-		fi
-		mv "$f.tmp" "$f"
-	fi
-	cat "$f"
-}
-
-check_cocci() {
-	local step=$1 new before after nread
-	have_result "$step" coccinelle && return
-	if ! c_files_changed "$step"; then
-		echo "unchanged inputs: the step changes no C file or header" | put_result "$step" coccinelle same
-		return
-	fi
-	canary coccinelle
-	tool_errors coccinelle "$step" && return
-	new=$(run_on_versions "$step" kcocci_files)
-	# One after the other: both check out commits in the same tree.
-	before=$(cocci_tree $((step - 1)))
-	after=$(cocci_tree "$step")
-	nread=$(files_read)
-	tool_errors coccinelle "$step" && return
-	new=$(printf '%s\n%s\n' "$new" "$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after"))" | sed '/^$/d')
-	if [ -n "$new" ]; then
-		{ echo "new findings:"; printf '%s\n' "$new"; } | put_result "$step" coccinelle fail
-	else
-		echo "no new findings ($(cocci_tree "$step" | wc -l) left in the tree; $nread files read)" | put_result "$step" coccinelle pass
-	fi
-}
-
-# UAPI: the installed headers of each architecture against the base.
-# Installed into DEST.tmp and renamed, so an interrupted install is redone.
-install_headers() {
-	local step=$1 a=$2 dest=$RES/${commits[$1]}/headers-$2
-	[ -d "$dest/include" ] && return 0
-	checkout "${commits[$step]}" || return 1
-	rm -rf "$dest" "$dest.tmp"
-	kmake "$VT" "$KSA_OUT/headers-$a" "$a" INSTALL_HDR_PATH="$dest.tmp" headers_install >/dev/null 2>&1 &&
-		mv "$dest.tmp" "$dest"
-}
-
-# The installed headers of a step against the base's: a header may only be
-# added where the series expects one (linux/kvm-generic.h on x86_64 and
-# arm64, the arm64 KVM UAPI under arch/ on s390), none may go, and a changed
-# header must keep its ABI (scripts/uapi-abi.sh: ioctl numbers and other
-# constants, struct layouts, compiled for the architecture).
-check_headers() {
-	local step=$1 a diffs line rel dir old new changed bad='' abi msg rc counts=''
-	have_result "$step" uapi && return
-	# What make headers_install reads: the UAPI directories (headers and
-	# their Kbuild files), usr/, the scripts that install and generate
-	# headers, the syscall tables (unistd headers), the top and the
-	# architecture Makefiles.
-	if ! changed_files "$step" | grep -qE '(^|/)uapi/|^usr/|^scripts/(headers_install\.sh|Makefile\.|unifdef|syscall)|^arch/[^/]+/(Makefile$|tools/|kernel/syscalls/|entry/syscalls/)|^Makefile$'; then
-		echo "unchanged inputs: the step changes no UAPI header, header-install script, syscall table or top or architecture Makefile" | put_result "$step" uapi same
-		return
-	fi
-	for a in "${HEADER_ARCHES[@]}"; do
-		if ! install_headers 0 "$a" || ! install_headers "$step" "$a"; then
-			bad="$bad"$'\n'"$a: make headers_install failed"
-			continue
-		fi
-		old=$RES/$base/headers-$a
-		new=$RES/${commits[$step]}/headers-$a
-		counts="$counts $a: $(find "$new/include" -type f | wc -l)"
-		if [ "$(find "$old/include" -type f | wc -l)" = 0 ]; then
-			bad="$bad"$'\n'"$a: make headers_install of the base installed no header"
-			continue
-		fi
-		diffs=$(diff -rq "$old/include" "$new/include" 2>&1 || true)
-		changed=()
-		while IFS= read -r line; do
-			[ -n "$line" ] || continue
-			case $line in
-			"Files $old/include/"*" differ")
-				rel=${line#"Files $old/include/"}
-				changed+=("${rel%% and *}")
-				;;
-			"Only in $new/include"*)
-				rel=${line#"Only in $new/include"}
-				dir=${rel#/}
-				dir=${dir%%: *}
-				rel=${dir:+$dir/}${line##*: }
-				# A new directory is one line: check every file in it.
-				while IFS= read -r rel; do
-					case $a:$rel in
-					x86_64:linux/kvm-generic.h | arm64:linux/kvm-generic.h) ;;
-					s390:arch/arm64/*) ;;
-					*) bad="$bad"$'\n'"$a: new installed header $rel" ;;
-					esac
-				done < <(cd "$new/include" && find "$rel" -type f)
-				;;
-			*)
-				msg=${line//"$old/include/"/}
-				bad="$bad"$'\n'"$a: ${msg//"$new/include/"/}"
-				;;
-			esac
-		done <<<"$diffs"
-		[ ${#changed[@]} -gt 0 ] || continue
-		rc=0
-		abi=$("$KSA_ROOT/scripts/uapi-abi.sh" --compare "$a" "$old" "$new" "${changed[@]}" 2>&1) || rc=$?
-		case $rc in
-		0) ;;
-		1) bad="$bad"$'\n'"$a: the ABI of ${changed[*]} changed:"$'\n'"$(head -n 40 <<<"$abi")" ;;
-		*) printf 'scripts/uapi-abi.sh failed for %s (exit %s): %s\n' "$a" "$rc" "$(tail -n 3 <<<"$abi")" >>"$TOOL_ERRORS" ;;
-		esac
-	done
-	tool_errors uapi "$step" && return
-	if [ -n "$bad" ]; then
-		printf '%s\n' "${bad#$'\n'}" | put_result "$step" uapi fail
-	else
-		echo "installed headers as the base, same ABI (headers compared,$counts)" | put_result "$step" uapi pass
-	fi
-}
-
 # --- the walk ---------------------------------------------------------------
 if on build; then count_builds; fi
 log "$n patches, steps $first-$last, architectures: ${build_arches[*]:-none}; $full_total full and $step_total incremental builds to run"
@@ -810,21 +425,34 @@ timed() {
 }
 for step in $(seq "$first" "$last"); do
 	if on build; then
+		tokens_before "$step"
 		for a in "${build_arches[@]}"; do
 			have_result "$step" "build-$a" || build_step "$step" "$a"
 		done
 	fi
 	progress "$step" "$n" "$(for c in checkpatch kernel-doc coccinelle uapi; do on "$c" && printf '%s ' "$c"; done)"
-	for c in checkpatch:check_checkpatch kernel-doc:check_kerneldoc coccinelle:check_cocci uapi:check_headers; do
-		if on "${c%%:*}"; then timed "$step" "${c%%:*}" "${c#*:}"; fi
+	if [ -n "$tier" ] && [ "$step" = "$n" ] && on sparse; then
+		for a in "${build_arches[@]}"; do
+			case $SPARSE_ARCHES in *" $a "*) timed "$step" "sparse-$a" check_sparse_tip "$a" ;; esac
+		done
+	fi
+	for c in checkpatch:check_checkpatch kernel-doc:check_kerneldoc coccinelle:check_cocci cocci-kernel:check_kcocci uapi:check_headers; do
+		on "${c%%:*}" || { [ "${c%%:*}" = cocci-kernel ] && on coccinelle; } || continue
+		timed "$step" "${c%%:*}" "${c#*:}"
 	done
 done
 
 # --- report -------------------------------------------------------------
 checks=()
 if on build; then for a in "${arches[@]}"; do checks+=("build-$a"); done; fi
-for c in checkpatch kernel-doc coccinelle uapi; do on "$c" && checks+=("$c"); done
-if python3 - "$RES" "$report_dir" "$first" "$last" "${checks[*]}" "${commits[*]}" "${patches[*]}" <<'PY'
+if [ -n "$tier" ] && on sparse && [ "$last" = "$n" ]; then
+	for a in "${arches[@]}"; do case $SPARSE_ARCHES in *" $a "*) checks+=("sparse-$a") ;; esac; done
+fi
+for c in checkpatch kernel-doc coccinelle uapi; do
+	on "$c" && checks+=("$c")
+	[ "$c" != coccinelle ] || ! on coccinelle || checks+=(cocci-kernel)
+done
+if KSA_TIER=$tier KSA_TIP_ONLY="${tip_only[*]}" python3 - "$RES" "$report_dir" "$first" "$last" "${checks[*]}" "${commits[*]}" "${patches[*]}" <<'PY'
 import json, os, sys
 res, outdir, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 checks, commits, patches = sys.argv[5].split(), sys.argv[6].split(), sys.argv[7].split()
@@ -836,7 +464,7 @@ for step in [0] + list(range(first, last + 1)):
     row = {"step": step, "patch": name, "commit": commits[step], "checks": {}}
     for c in checks:
         f = os.path.join(res, commits[step], c)
-        secs = None
+        secs = sparse_cpu = None
         if step == 0 and not c.startswith("build-"):
             st, ev = "n/a", ""
         elif os.path.exists(f):
@@ -846,11 +474,17 @@ for step in [0] + list(range(first, last + 1)):
                 secs = int(open(f + ".secs").read().strip())
             except (OSError, ValueError):
                 secs = None
+            try:
+                sparse_cpu = int(open(f + ".sparse-secs").read().strip())
+            except (OSError, ValueError):
+                sparse_cpu = None
         elif os.path.exists(os.path.join(res, commits[step], c + ".log")):
             st, ev = "fail", "the check started but left no result (interrupted?): run again"
         else:
             st, ev = "n/a", "not affected by this step"
         row["checks"][c] = {"status": st, "evidence": ev, "seconds": secs}
+        if sparse_cpu is not None:
+            row["checks"][c]["sparse_cpu_seconds"] = sparse_cpu
         if st == "fail" and first_fail is None:
             first_fail = (step, c, ev)
     rows.append(row)
@@ -886,6 +520,16 @@ if first_fail:
     where = "the base itself (a configuration problem, not a patch)" if first_fail[0] == 0 else patches[first_fail[0] - 1]
     print("\nfirst failure: step %d (%s), %s:" % (first_fail[0], where, first_fail[1]))
     print("\n".join(first_fail[2].splitlines()[:20]))
+if os.environ.get("KSA_TIER") == "ci":
+    later = ["## not run at every step in this tier (--tier ci)", "",
+             "- sparse on the files a step recompiles but does not change: once at the tip (sparse-ARCH, C=2); at every step: `scripts/verify-bisect.sh --arch arm64,s390 --only sparse`",
+             "- the kernel's Coccinelle rules: once at the tip, on every C file the series changes (cocci-kernel); at every step: `scripts/verify-bisect.sh --only coccinelle`"]
+    if os.environ.get("KSA_TIP_ONLY"):
+        a = os.environ["KSA_TIP_ONLY"].split()
+        later.append("- the %s builds: at the base and the tip only; at every step: `scripts/verify-bisect.sh --arch %s --only build`" % (", ".join(a), ",".join(a)))
+    later.append("- everything at every step: `scripts/verify-bisect.sh`")
+    open(os.path.join(outdir, "report.md"), "a").write("\n".join(later) + "\n")
+    print("\n" + "\n".join(later))
 print("\n%d checks not run again because the step does not touch their inputs, %d not checked on this machine (both counted as skipped)"
       % (counts.get("same", 0), counts.get("skip", 0)))
 print("verify-bisect: %d passed, %d failed, %d skipped" % (counts.get("pass", 0), counts.get("fail", 0), counts.get("skip", 0) + counts.get("same", 0)))

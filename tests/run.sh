@@ -9,10 +9,13 @@ usage() {
 Usage: $KSA_PROG [--quick]
 
 Install what the tests need (scripts/setup.sh), then run, in order:
-  lint           shellcheck on scripts/ and tests/
+  lint           shellcheck on scripts/ and tests/, python3 on scripts/*.py
   tooling        tests/tooling.sh: fetch-base, apply, export on a synthetic base
   series         tests/series.sh: the real series on the pinned base
-  verify-bisect  scripts/verify-bisect.sh: every patch, every architecture
+  verify-bisect  scripts/verify-bisect.sh --tier ci: every patch, in CI's
+                 tier (README "The CI tier"; the report's last section lists
+                 what it leaves to the tip, with the commands that run it at
+                 every step)
   verify-selftest  tests/verify-selftest.sh: verify-bisect catches a broken
                  and a warning patch at the right steps
   runtime        tests/runtime.sh --arch arm64 --arch s390: arm64 KVM
@@ -81,6 +84,15 @@ lint() {
 			bad=$((bad + 1))
 		fi
 	done
+	for f in "$KSA_ROOT"/scripts/*.py; do
+		n=$((n + 1))
+		if python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' "$f" && python3 "$f" --help >/dev/null; then
+			echo "ok $n - python3 compiles ${f#"$KSA_ROOT"/} and it has --help"
+		else
+			echo "not ok $n - python3 ${f#"$KSA_ROOT"/}"
+			bad=$((bad + 1))
+		fi
+	done
 	echo "$((n - bad)) passed, $bad failed"
 	[ "$bad" = 0 ]
 }
@@ -89,7 +101,7 @@ suite lint lint
 suite tooling "$KSA_ROOT/tests/tooling.sh"
 suite series "$KSA_ROOT/tests/series.sh"
 if [ "$quick" = 0 ]; then
-	suite verify-bisect "$KSA_ROOT/scripts/verify-bisect.sh"
+	suite verify-bisect "$KSA_ROOT/scripts/verify-bisect.sh" --tier ci
 	suite verify-selftest "$KSA_ROOT/tests/verify-selftest.sh"
 	suite runtime "$KSA_ROOT/tests/runtime.sh" --arch arm64 --arch s390
 	suite runtime-vfio "$KSA_ROOT/tests/runtime.sh" --arch x86_64

@@ -428,7 +428,7 @@ check_headers_on() (
 	tool_errors() { [ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }; }
 	install_headers() { return 0; }
 	changed_files() { echo "${T_CHANGED:-include/uapi/linux/t.h}"; }
-	eval "$(sed -n '/^check_headers() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
+	eval "$(sed -n '/^check_headers() {/,/^}/p' "$KSA_ROOT/scripts/checks/uapi.sh")"
 	check_headers 1
 	rm -f "$TOOL_ERRORS"
 )
@@ -492,7 +492,7 @@ inputs_on() (
 	RES=$A/ires commits=(c0 c1) VT=$A/itree
 	changed_files() { printf '%s\n' "${T_CHANGED[@]}"; }
 	added_files() { printf '%s\n' "${T_ADDED[@]}"; }
-	eval "$(sed -n '/^build_inputs() {/,/^}/p; /^untouched_inputs() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
+	eval "$(sed -n '/^build_inputs() {/,/^}/p; /^untouched_inputs() {/,/^}/p' "$KSA_ROOT/scripts/checks/build.sh")"
 	"$@"
 )
 mkdir -p "$A/itree" "$A/ires/c0" "$A/ires/c1" "$A/iout/arch/arm64/kvm"
@@ -528,7 +528,7 @@ tip_only_on() (
 	put_result() { echo "RESULT $3:"; cat; }
 	untouched_inputs() { echo "unchanged inputs: stub"; }
 	cp() { :; }
-	eval "$(sed -n '/^build_step() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
+	eval "$(sed -n '/^build_step() {/,/^}/p' "$KSA_ROOT/scripts/checks/build.sh")"
 	build_step "$1" riscv
 )
 expect "verify-bisect --tip-only: a step between is not checked, and says how to check it" 0 \
@@ -536,6 +536,103 @@ expect "verify-bisect --tip-only: a step between is not checked, and says how to
 run tip_only_on 2
 check "verify-bisect --tip-only: the skip names the command" grep -q 'scripts/verify-bisect.sh --arch riscv' "$T_OUT"
 expect "verify-bisect --tip-only: the last step is built (here: its inputs are checked)" 0 "RESULT same:" tip_only_on 3
+
+# --tier ci: the kernel's Coccinelle rules are not run between the base and
+# the tip, and the skip names the command that runs them at every step.
+# shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd function
+kcocci_on() (
+	commits=(c0 c1 c2) n=2 tier=ci
+	put_result() { echo "RESULT $3:"; cat; }
+	have_result() { false; }
+	eval "$(sed -n '/^check_kcocci() {/,/^}/p' "$KSA_ROOT/scripts/checks/cocci-kernel.sh")"
+	check_kcocci "$1"
+)
+run kcocci_on 1
+check "verify-bisect --tier ci: the kernel's Coccinelle rules between base and tip are not checked, with the command" \
+	sh -c "grep -q '^RESULT skip:' '$T_OUT' && grep -q 'scripts/verify-bisect.sh --only coccinelle' '$T_OUT'"
+
+# The sparse wrapper: with KSA_SPARSE_ONLY it runs sparse only on the listed
+# files and notes the others for the tip's pass; it notes sparse's time.
+# shellcheck disable=SC2034,SC2317 # the variables serve the eval'd function
+wrapper_on() (
+	KSA_OUT=$A/wout
+	eval "$(sed -n '/^sparse_wrapper() {/,/^}/p' "$KSA_ROOT/scripts/checks/build.sh")"
+	sparse_wrapper
+)
+mkdir -p "$A/wsrc"
+: >"$A/wsrc/a.c"
+: >"$A/wsrc/b.c"
+printf '#!/bin/sh\necho "sparse on $*" >>"%s/wsparse.log"\n' "$A" >"$A/wsparse"
+chmod +x "$A/wsparse"
+run wrapper_on
+WR=$(cat "$T_OUT")
+realpath "$A/wsrc/a.c" >"$A/wonly"
+: >"$A/wlog"
+: >"$A/wdefer"
+for f in a b; do
+	KSA_SPARSE=$A/wsparse KSA_SPARSE_LOG=$A/wlog KSA_SPARSE_ONLY=$A/wonly KSA_SPARSE_DEFER=$A/wdefer "$WR" -D__CHECKER__ "$A/wsrc/$f.c"
+done
+check "sparse wrapper: a listed file is checked and noted with its time, another is left to the tip" sh -c \
+	"grep -q 'sparse on .*a.c' '$A/wsparse.log' && ! grep -q 'b.c' '$A/wsparse.log' && grep -Eq 'a.c	[0-9]+$' '$A/wlog' && grep -q 'b.c$' '$A/wdefer' && ! grep -q 'a.c' '$A/wdefer'"
+KSA_SPARSE=$A/wsparse KSA_SPARSE_LOG=$A/wlog KSA_SPARSE_ONLY='' KSA_SPARSE_DEFER=$A/wdefer "$WR" "$A/wsrc/b.c"
+check "sparse wrapper: without a list every file is checked" grep -q 'sparse on .*b.c' "$A/wsparse.log"
+
+# scripts/same-tokens.py on a synthetic build: which targets read a header
+# (or may find an added one first), whether their tokens change, and the
+# refresh that makes Kbuild take a kept object as built.
+ST=$KSA_ROOT/scripts/same-tokens.py
+mkdir -p "$A/st/src/include" "$A/st/out/dir" "$A/st/out/scripts/basic" "$A/st/out/gen"
+STS=$(realpath "$A/st/src") STO=$(realpath "$A/st/out")
+printf '#define ONE 1\n#define TWO 2\nstatic inline int one(void) { return ONE; }\n' >"$STS/include/a.h"
+printf 'int b(void);\n' >"$STS/include/b.h"
+printf '#include <a.h>\nint x(void) { return one() + TWO; }\n' >"$STS/x.c"
+printf '#include <b.h>\nint y(void) { return b(); }\n' >"$STS/y.c"
+for t in x y; do
+	# shellcheck disable=SC2016 # literal $(deps_...) of a .cmd file
+	printf 'savedcmd_dir/%s.o := ccache gcc -Wp,-MMD,dir/.%s.o.d -I%s/include -DKBUILD_BASENAME='"'"'"%s"'"'"' -c -o dir/%s.o %s/%s.c\n\nsource_dir/%s.o := %s/%s.c\n\ndeps_dir/%s.o := \\\n  %s/include/%s.h \\\n\ndir/%s.o: $(deps_dir/%s.o)\n\n$(deps_dir/%s.o):\n' \
+		"$t" "$t" "$STS" "$t" "$t" "$STS" "$t" "$t" "$STS" "$t" "$t" "$STS" "$([ $t = x ] && echo a || echo b)" "$t" "$t" "$t" >"$STO/dir/.$t.o.cmd"
+	touch -d '2020-01-01' "$STO/dir/$t.o"
+done
+# A header made by a script, not by the compiler, that reads b.h.
+printf 'savedcmd_gen/b-copy.h := sh copy.sh\n\nsource_gen/b-copy.h := %s/include/b.h\n\ndeps_gen/b-copy.h := \\\n\n' "$STS" >"$STO/gen/.b-copy.h.cmd"
+# fixdep's stand-in: the savedcmd line and the dependency file, as Kbuild's.
+# shellcheck disable=SC2016 # the stand-in's own "$2" and "$3"
+printf '#!/bin/sh\nprintf "savedcmd_%%s := %%s\\n\\nsource_%%s := from-fixdep\\n\\n" "$2" "$3" "$2"\n' >"$STO/scripts/basic/fixdep"
+chmod +x "$STO/scripts/basic/fixdep"
+expect "same-tokens: a changed header names the targets that read it, with their sources" 0 "^dir/x.o	x.c$" \
+	"$ST" affected "$STO" "$STS" --changed include/a.h
+expect "same-tokens: an added header with the base name of one a target reads names that target" 0 "^dir/x.o	x.c$" \
+	"$ST" affected "$STO" "$STS" --changed include/other.h --added arch/include/a.h
+expect "same-tokens: a target that reads the header but is not compiled makes the step not qualify (exit 3)" 3 "not made by a compiler command: gen/b-copy.h" \
+	"$ST" affected "$STO" "$STS" --changed include/b.h
+echo dir/x.o >"$A/st/t"
+st_hash() { rm -f "$A/st/h.$1"; "$ST" hash "$STO" "$STS" "$A/st/t" "$A/st/h.$1" --depdir "$A/st/deps" && cut -f2 "$A/st/h.$1"; }
+run st_hash 0
+h0=$(cat "$T_OUT")
+check "same-tokens: hash gives one SHA-256 per target" grep -Eqx '[0-9a-f]{64}' "$T_OUT"
+printf '#define TWO 2\n/* moved */\n\n#define ONE 1\nstatic inline int one(void)  { return ONE; }\n' >"$STS/include/a.h"
+run st_hash 1
+check "same-tokens: moved macros, a comment, blank lines and spacing keep the tokens" test "$(cat "$T_OUT")" = "$h0"
+printf '#define TWO 2\n#define ONE 2\nstatic inline int one(void) { return ONE; }\n' >"$STS/include/a.h"
+run st_hash 2
+check "same-tokens: a changed macro value changes the tokens" test -n "$(cat "$T_OUT")" -a "$(cat "$T_OUT")" != "$h0"
+printf '#define TWO 2\n#define ONE 1\nstatic inline int one(void) { return ONE }\n' >"$STS/include/a.h"
+run st_hash 3
+check "same-tokens: a dropped token changes the tokens" test "$(cat "$T_OUT")" != "$h0"
+printf '#error broken\n' >"$STS/include/a.h"
+expect "same-tokens: gcc -E failing is exit 1, named" 1 "gcc -E failed for dir/x.o" \
+	"$ST" hash "$STO" "$STS" "$A/st/t" "$A/st/h.4"
+printf '#define ONE 1\n#define TWO 2\nstatic inline int one(void) { return ONE; }\n' >"$STS/include/a.h"
+run st_hash 5
+cp "$STO/dir/.x.o.cmd" "$A/st/x.cmd.before"
+expect "same-tokens: refresh rewrites the .cmd with fixdep and the same command" 0 "" "$ST" refresh "$STO" "$A/st/t" "$A/st/deps"
+cp "$STO/dir/.x.o.cmd" "$T_OUT"
+check "same-tokens: the refreshed .cmd keeps the command and has fixdep's dependencies" \
+	test "$(head -n 1 "$STO/dir/.x.o.cmd")" = "$(head -n 1 "$A/st/x.cmd.before")" -a -n "$(grep from-fixdep "$STO/dir/.x.o.cmd")"
+check "same-tokens: the kept object is newer than its sources after refresh" test "$STO/dir/x.o" -nt "$STS/include/a.h"
+check "same-tokens: a target not refreshed stays as it was" test ! "$STO/dir/y.o" -nt "$STS/include/b.h"
+expect "same-tokens.py --help" 0 "^usage: same-tokens.py" "$ST" --help
+expect "same-tokens.py rejects an unknown command with exit 2" 2 "invalid choice" "$ST" bogus
 
 # --- command line -----------------------------------------------------------
 expect "lib.sh --help says it is a library" 0 "^Usage: source scripts/lib.sh" bash "$KSA_ROOT/scripts/lib.sh" --help

@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# verify-bisect check: sparse-ARCH, at the tip, with --tier ci only.
+# Inputs: the files that the steps' builds recompiled without sparse.
+# Result: pass, fail (a warning that the base and no step had), same
+# (nothing left to check) or skip (a step not built in this tier).
+# Sourced by scripts/verify-bisect.sh, whose state (RES, commits, VT, the
+# result store and the helpers) it uses: see the runner's "checks" comment.
+
+# check_sparse_tip ARCH STEP (--tier ci, STEP the tip): sparse, with C=2
+# (every file, compiled or not), on the files that steps recompiled without
+# sparse; a warning that the base and no step had fails.
+check_sparse_tip() {
+	local a=$1 step=$2 out=$KSA_OUT/$1-kvm log i f st missing='' list nlist nsparse new rc
+	log=$RES/${commits[$step]}/sparse-$a.log
+	# Every step must have been built in this tier (or be unchanged), so
+	# that what it left to this pass is known.
+	for i in $(seq 1 "$n"); do
+		f=$RES/${commits[$i]}/build-$a
+		st=$(head -n 1 "$f" 2>/dev/null || true)
+		[ "$st" = same ] || [ -f "$f.sparse-deferred" ] || missing="$missing $i"
+	done
+	if [ -n "$missing" ]; then
+		printf 'not checked: the %s builds of steps%s have not run in this tier, so what they left to this pass is not known; scripts/verify-bisect.sh --tier ci without --patches runs it\n' "$a" "$missing" |
+			put_result "$step" "sparse-$a" skip
+		return
+	fi
+	list=$out/.ksa-sparse-only
+	for i in $(seq 1 "$n"); do
+		f=$RES/${commits[$i]}/build-$a.sparse-deferred
+		if [ -f "$f" ]; then cat "$f"; fi
+		if [ -f "$f.tokens" ]; then cat "$f.tokens"; fi
+	done | sort -u | while read -r f; do [ ! -f "$VT/$f" ] || realpath "$VT/$f"; done >"$list"
+	nlist=$(grep -c . "$list" || true)
+	if [ "$nlist" = 0 ]; then
+		echo "unchanged inputs: every file a step recompiled was checked by sparse at that step" | put_result "$step" "sparse-$a" same
+		return
+	fi
+	progress "$step" "$n" "sparse pass at the tip on $a: $nlist files that steps recompiled without sparse"
+	checkout "${commits[$step]}"
+	: >"$out/.ksa-sparse-files"
+	rc=0
+	KSA_SPARSE=$SPARSE KSA_SPARSE_LOG=$out/.ksa-sparse-files KSA_SPARSE_ONLY=$list KSA_SPARSE_DEFER=/dev/null \
+		kbuild "$VT" "$out" "$a" C=2 "CHECK=$(sparse_wrapper)" all >"$log" 2>&1 || rc=$?
+	if [ "$rc" != 0 ]; then
+		{ echo "make C=2 failed (exit $rc):"; grep -E -i -m 20 'error[: ]' "$log" || tail -n 20 "$log"; } | put_result "$step" "sparse-$a" fail
+		return
+	fi
+	nsparse=$(cut -f1 "$out/.ksa-sparse-files" | sort -u | grep -c . || true)
+	sparse_secs "$out" >"$RES/${commits[$step]}/sparse-$a.sparse-secs"
+	if grep -q 'is not available or not up to date' "$log" || [ "$nsparse" = 0 ]; then
+		{ echo "sparse did not run ($nlist files to check, sparse saw $nsparse):"; grep -m 3 'C=2' "$log" || true; } | put_result "$step" "sparse-$a" fail
+		return
+	fi
+	normalize <"$log" >"$RES/${commits[$step]}/sparse-$a.warnings"
+	new=$(comm -13 <(known_warnings "build-$a" $((step + 1))) "$RES/${commits[$step]}/sparse-$a.warnings")
+	if [ -n "$new" ]; then
+		{ echo "new sparse warnings at the tip (in files that a step recompiled without sparse):"; printf '%s\n' "$new"; } |
+			put_result "$step" "sparse-$a" fail
+	else
+		echo "no new warnings: sparse checked $nsparse of the $nlist files that steps recompiled without it" | put_result "$step" "sparse-$a" pass
+	fi
+}
