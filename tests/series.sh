@@ -15,6 +15,7 @@ KSA_BASE_TARBALL or KSA_BASE_GIT_TREE are honoured) in a scratch copy of
 the project, export it again and compare, and check the series' invariants.
 It also checks the series as others take it:
   - b4 am of the thread scripts/mbox.sh writes, then git am: apply.sh's tree
+  - b4 am --guess-base in a repository of the release under another commit
 Prints TAP lines and a closing "N passed, N failed, N skipped" line.
 Exit codes: 0 all passed, 1 a test failed, 2 bad usage.
 USAGE
@@ -97,6 +98,63 @@ if command -v b4 >/dev/null; then
 	git -C "$W/linux" checkout -q -f "$T_BRANCH"
 else
 	t_skip "b4 am of the series as a mail thread" "b4 is not installed (scripts/setup.sh installs it)"
+fi
+
+tag=$(base_get tag)
+# The cover letter's base-commit is the project's import, which no upstream
+# repository has: the cover letter names the tag, and b4 finds the base from
+# the blobs of the index lines.
+tr -s '\n' ' ' <"$KSA_ROOT/patches/0000-cover-letter.patch" >"$W/cover.txt"
+echo "patches/0000-cover-letter.patch does not say \"based on $tag\"" >"$T_OUT"
+check "the cover letter says that the series is based on $tag" grep -qiF "based on $tag" "$W/cover.txt"
+
+# The release's files in a repository of their own, as upstream has them:
+# the same tree as the pinned import, under another commit.  The files are
+# the tarball's (KSA_BASE_TARBALL), otherwise those of the pinned import,
+# which holds every file of the tarball (its commit id says so).
+extract_base() {
+	if [ -n "${KSA_BASE_TARBALL:-}" ]; then
+		tar -xJf "$KSA_BASE_TARBALL" -C "$1" --no-same-owner
+	else
+		hgit -C "$W/linux" archive --prefix="linux-${tag#v}/" "$pin" | tar -x -C "$1" --no-same-owner
+	fi
+}
+# git in the repository of the extracted release $U, never one around it.
+ugit() { [ -n "$U" ] && hgit -C "$U" --git-dir=.git --work-tree=. "$@"; }
+# import_again: git init, add and commit $U, tagged as the release; the
+# commit is the project identity's, with another message than the import's.
+import_again() {
+	hgit -C "$U" init -q -b master &&
+		ugit -c core.looseCompression=1 add -f -A . &&
+		GIT_AUTHOR_NAME=$KSA_NAME GIT_AUTHOR_EMAIL=$KSA_EMAIL GIT_AUTHOR_DATE=$(base_get import-date) \
+			GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL GIT_COMMITTER_DATE=$(base_get import-date) \
+			ugit commit -q --no-verify -m "$(base_get import-subject)" &&
+		ugit tag "$tag"
+}
+mkdir -p "$W/dist"
+run extract_base "$W/dist"
+U=$(find "$W/dist" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+if [ -n "${KSA_BASE_TARBALL:-}" ]; then from="the tarball ${KSA_BASE_TARBALL##*/}"; else from="the pinned import"; fi
+check "the release's files are extracted from $from" test "$RC" = 0 -a -n "$U" -a -f "$U/Makefile"
+if [ -z "$U" ]; then
+	t_skip "a second import of the release and b4 am --guess-base" "the release's files could not be extracted"
+else
+	run import_again
+	again=$(ugit rev-parse -q --verify 'HEAD^{commit}')
+	again_tree=$(ugit rev-parse -q --verify 'HEAD^{tree}')
+	pin_tree=$(git -C "$W/linux" rev-parse "$pin^{tree}")
+	echo "second import: commit ${again:-none}, tree ${again_tree:-none}; pinned base: commit $pin, tree $pin_tree" >>"$T_OUT"
+	check "a second import of the release has the pinned base's tree under another commit" \
+		test -n "$again" -a "$again" != "$pin" -a "$again_tree" = "$pin_tree"
+	if command -v b4 >/dev/null; then
+		run b4_am "$U" "$W/b4-guess" --guess-base
+		guess=$(sed -n 's/^ *Base: \(.*\) (exact match)$/\1/p' "$T_OUT" | head -n 1)
+		echo "b4's base: ${guess:-none}, the second import: $again" >>"$T_OUT"
+		check "b4 am --guess-base finds the base in a repository without the import commit of base-commit" \
+			test -n "$guess" -a "$(ugit rev-parse -q --verify "${guess:-none}^{commit}")" = "$again"
+	else
+		t_skip "b4 am --guess-base" "b4 is not installed (scripts/setup.sh installs it)"
+	fi
 fi
 
 # cocci/kvm-symbol-get.cocci proves that nothing outside KVM looks up a KVM
