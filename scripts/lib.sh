@@ -385,6 +385,10 @@ kmake() {
 	# verify-bisect's normalize and build_inputs).  s390 passes
 	# -Wa,-I$(srctree)/arch/s390/include, which ccache does not rewrite:
 	# its objects are shared only by builds of the same checkout.
+	# Whatever this make does, the directory is no longer known to hold a
+	# given commit's build: verify-bisect writes .ksa-state after a build
+	# of its own, and its same-tokens check needs it.
+	rm -f "$out/.ksa-state"
 	local basedir=${CCACHE_BASEDIR:-$(common_dir "$src" "$out")}
 	# Not /, which ccache's manual warns against: then no base_dir.
 	[ "$basedir" != / ] || basedir=

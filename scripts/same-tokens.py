@@ -47,7 +47,7 @@ SAVED = re.compile(r"^savedcmd_(\S+) := (.*)$")
 
 def unescape(saved):
     """The shell command of a savedcmd line (Kbuild's make-cmd escapes)."""
-    return saved.replace("$(pound)", "#").replace("$$", "$")
+    return re.sub(r"\$\$|\$\(pound\)", lambda m: "$" if m.group(0) == "$$" else "#", saved)
 
 
 def parse_cmd_file(path):
@@ -125,7 +125,7 @@ def cpp_command(cmd, tmp_out, tmp_dep):
         i += 1
     if not has_dep:
         return None
-    return new + ["-E", "-P", "-o", tmp_out]
+    return new + ["-E", "-P", "-dD", "-o", tmp_out]
 
 
 def load_index(out):
@@ -157,6 +157,10 @@ def cmd_affected(a):
             continue
         # The source file, relative to the tree (for sparse), or "-".
         s = source_rel(out, src, c["source"]) if c["source"] else None
+        if s is None and c["source"]:
+            # A generated source: its path in the build directory.
+            p = c["source"] if os.path.isabs(c["source"]) else os.path.join(out, c["source"])
+            s = os.path.normpath(p)
         print("%s\t%s" % (t, s or "-"))
     if bad:
         print("same-tokens: %d targets read the files but are not made by a compiler command: %s"
@@ -178,11 +182,29 @@ def tokens_hash(out, src, c, depdir):
             return None, r.stderr.decode(errors="replace")[-500:]
         h = hashlib.sha256()
         h.update(c["saved"].encode() + b"\n")
+        defines = []
         with open(tmp, "rb") as f:
-            for line in f.read().split(b"\n"):
-                line = line.strip()
-                if line:
-                    h.update(line + b"\n")
+            data = f.read()
+        for line in data.split(b"\n"):
+            # Trailing blanks only: indentation is what
+            # -Wmisleading-indentation reads.
+            line = line.rstrip()
+            if line.startswith((b"#define ", b"#undef ")):
+                # Where a macro is defined does not matter, what it is
+                # does: gcc warns differently on code from a macro.  An
+                # empty one (an include guard: a new header has one)
+                # expands to nothing, which the tokens show.
+                if not EMPTY_DEFINE.match(line):
+                    defines.append(line)
+            elif line:
+                h.update(line + b"\n")
+        for line in sorted(defines):
+            h.update(line + b"\n")
+        # What the assembler reads besides the tokens: .include and .incbin
+        # in asm() strings (s390's instruction macros), found on the
+        # assembler's -I path.
+        if not asm_includes(h, data, argv, out, set()):
+            return "unkeepable:" + os.path.basename(tmp), None
         err = r.stderr.decode(errors="replace").replace(src + "/", "")
         h.update(re.sub(r":[0-9]+(:[0-9]+)?", "", err).encode())
         return h.hexdigest(), None
@@ -191,6 +213,44 @@ def tokens_hash(out, src, c, depdir):
         for f in [tmp] + ([] if depdir else [dep]):
             if os.path.exists(f):
                 os.unlink(f)
+
+
+EMPTY_DEFINE = re.compile(rb"^#define [A-Za-z_][A-Za-z0-9_]*$")
+ASM_INCLUDE = re.compile(rb'\.(?:include|incbin)\s+\\?"([^"\\]+)\\?"')
+
+
+def asm_includes(h, data, argv, out, seen):
+    """Hash the files that .include/.incbin in data name; False if one is
+    not found (the target cannot be kept)."""
+    names = ASM_INCLUDE.findall(data)
+    if not names:
+        return True
+    dirs = [out]
+    for w in argv:
+        if w.startswith("-Wa,"):
+            parts = w[4:].split(",")
+            for i, p in enumerate(parts):
+                if p.startswith("-I") and len(p) > 2:
+                    dirs.append(p[2:])
+                elif p == "-I" and i + 1 < len(parts):
+                    dirs.append(parts[i + 1])
+    for name in names:
+        name = name.decode(errors="replace")
+        for d in dirs:
+            path = os.path.join(out if not os.path.isabs(d) else "", d, name)
+            if os.path.isfile(path):
+                break
+        else:
+            return False
+        if path in seen:
+            continue
+        seen.add(path)
+        with open(path, "rb") as f:
+            content = f.read()
+        h.update(b"asm-include " + name.encode() + b"\n" + content)
+        if not asm_includes(h, content, argv, out, seen):
+            return False
+    return True
 
 
 def cmd_hash(a):

@@ -172,8 +172,9 @@ checks_key=$(
 		# Which checks run does not change a result, but sparse changes the
 		# builds' results.
 		if on sparse; then echo sparse=on; else echo sparse=off; fi
-		# The tier changes what a build's sparse and Coccinelle saw.
-		echo "tier=${tier:-full}"
+		# The tier changes what a build's sparse and Coccinelle saw, and
+		# --tip-only which steps a build's warnings are compared with.
+		echo "tier=${tier:-full} tip-only=${tip_only[*]}"
 		cat "$KSA_ROOT"/configs/*.config "$KSA_ROOT/checkpatch.ignore" "$KSA_ROOT"/cocci/*.cocci
 		echo "${KSA_KBUILD_FLAGS[*]}"
 		printf '%s\n' "${KERNEL_COCCI[@]}"

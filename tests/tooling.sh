@@ -518,6 +518,19 @@ expect "verify-bisect: a step that adds a file is built" 1 "" inputs_on untouche
 T_ADDED=()
 echo fail >"$A/ires/c0/build-arm64"
 expect "verify-bisect: a step after a failed build is built" 1 "" inputs_on untouched_inputs arm64 1
+echo pass >"$A/ires/c0/build-arm64"
+mkdir -p "$A/itree/arch/s390/include/asm"
+printf 'asm(".include \\"asm/cpu_mf-insn.h\\"");\n' >"$A/itree/arch/s390/include/asm/cpu_mf.h"
+git -C "$A/itree" init -q && git -C "$A/itree" add -A
+cp "$A/ires/c0/build-arm64" "$A/ires/c0/build-s390"
+cp "$A/ires/c0/build-arm64.inputs" "$A/ires/c0/build-s390.inputs"
+T_CHANGED=(arch/s390/include/asm/cpu_mf-insn.h)
+# shellcheck disable=SC2317 # called by the eval'd function
+vgit() { git -C "$A/itree" "$@"; }
+expect "verify-bisect: a header the assembler includes (.include in asm(), in no .cmd file) is built" 1 "" inputs_on untouched_inputs s390 1
+T_CHANGED=(arch/s390/include/asm/other.h)
+expect "verify-bisect: a header nothing reads, nor includes for the assembler, is unchanged inputs" 0 "reads none" inputs_on untouched_inputs s390 1
+unset -f vgit
 
 # verify-bisect --tip-only: an optional architecture is reported as not
 # checked, with the command that checks it, at the steps between the base
@@ -619,6 +632,27 @@ check "same-tokens: a changed macro value changes the tokens" test -n "$(cat "$T
 printf '#define TWO 2\n#define ONE 1\nstatic inline int one(void) { return ONE }\n' >"$STS/include/a.h"
 run st_hash 3
 check "same-tokens: a dropped token changes the tokens" test "$(cat "$T_OUT")" != "$h0"
+printf '#ifndef A_H\n#define A_H\n#define TWO 2\n#define ONE 1\nstatic inline int one(void) { return ONE; }\n#endif\n' >"$STS/include/a.h"
+run st_hash 6
+check "same-tokens: an include guard (an empty macro, as a new header has) keeps the tokens" test "$(cat "$T_OUT")" = "$h0"
+printf '#define TWO 2\n#define ONE 1\n#define UNUSED 3\nstatic inline int one(void) { return ONE; }\n' >"$STS/include/a.h"
+run st_hash 7
+check "same-tokens: a new macro definition changes the hash, even unused (gcc warns apart on code from a macro)" test "$(cat "$T_OUT")" != "$h0"
+printf '#define TWO 2\n#define ONE 1\nstatic inline int one(void) {\n  return ONE; }\n' >"$STS/include/a.h"
+run st_hash 8
+check "same-tokens: changed indentation changes the hash (-Wmisleading-indentation reads it)" test "$(cat "$T_OUT")" != "$h0"
+printf '#define TWO 2\n#define ONE 1\nstatic inline int one(void) { return ONE; }\nasm(".include \\"ins.h\\"");\n' >"$STS/include/a.h"
+printf '.macro m\n.endm\n' >"$STS/include/ins.h"
+sed -i 's| -I'"$STS"'/include | -I'"$STS"'/include -Wa,-I'"$STS"'/include |' "$STO/dir/.x.o.cmd"
+run st_hash 9
+ha=$(cat "$T_OUT")
+printf '.macro m\nnop\n.endm\n' >"$STS/include/ins.h"
+run st_hash 10
+check "same-tokens: a file the assembler includes (.include in asm()) is found on its -I path and is part of the hash" \
+	test "$(printf '%s\n%s\n' "$ha" "$(cat "$T_OUT")" | grep -Ecx '[0-9a-f]{64}')" = 2 -a "$(cat "$T_OUT")" != "$ha"
+sed -i 's| -Wa,-I'"$STS"'/include | |' "$STO/dir/.x.o.cmd"
+run st_hash 11
+check "same-tokens: an .include the assembler path does not find makes the target unkeepable" grep -q '^unkeepable:' "$T_OUT"
 printf '#error broken\n' >"$STS/include/a.h"
 expect "same-tokens: gcc -E failing is exit 1, named" 1 "gcc -E failed for dir/x.o" \
 	"$ST" hash "$STO" "$STS" "$A/st/t" "$A/st/h.4"

@@ -137,6 +137,12 @@ untouched_inputs() {
 		case $f in scripts/* | tools/* | usr/*) return 1 ;; esac
 		case $f in "arch/$a/"*) case $f in *.c | *.h) ;; *) return 1 ;; esac ;; esac
 		grep -qxF "$f" "$prev.inputs" && return 1
+		# A header the assembler reads through .include in an asm()
+		# string (s390's instruction macros) is in no .cmd file.
+		case $f in *.h)
+			if vgit grep -h -F -e "${f##*/}" -- "arch/$a" include 2>/dev/null | grep -q '\.include'; then return 1; fi
+			;;
+		esac
 	done <<<"$files"
 	echo "unchanged inputs: the $a build of the step before reads none of the $(grep -c . <<<"$files") files this step changes"
 }
@@ -180,8 +186,8 @@ tokens_before() {
 	for a in "${build_arches[@]}"; do
 		d=$RES/${commits[$step]}/tokens-$a
 		have_result "$step" "build-$a" && continue
-		[ ! -s "$d.state" ] || continue
 		mkdir -p "${d%/*}"
+		rm -f "$d.state"
 		if [ "$step" != "$n" ] && [[ " ${tip_only[*]} " == *" $a "* ]]; then continue; fi
 		if on sparse && [ -z "$tier" ] && [[ $SPARSE_ARCHES == *" $a "* ]]; then
 			echo "not tried: sparse runs at every step on $a" >"$d.state"
@@ -191,6 +197,12 @@ tokens_before() {
 		out=$KSA_OUT/$a-kvm
 		if [ "$st" != pass ] && [ "$st" != same ] || [ ! -x "$out/scripts/basic/fixdep" ]; then
 			echo "not tried: the build of the step before did not pass" >"$d.state"
+			continue
+		fi
+		# Keeping an object is right only if it is the one built at the
+		# step before, with this configuration.
+		if [ "$(cat "$out/.ksa-state" 2>/dev/null)" != "$(build_state $((step - 1)) "$a")" ]; then
+			echo "not tried: $out does not hold the build of the step before (another build used it since)" >"$d.state"
 			continue
 		fi
 		if printf '%s\n' "${changed[@]}" | grep -q '\(^\|/\)uapi/'; then
@@ -214,7 +226,10 @@ tokens_before() {
 		fi
 		progress "$step" "$n" "$a: preprocessing the $(grep -c . "$d.targets") targets that read the step's headers, before the step"
 		t0=$(date +%s)
-		checkout "${commits[$((step - 1))]}"
+		if ! checkout "${commits[$((step - 1))]}" || ! tree_is "${commits[$((step - 1))]}"; then
+			echo "not tried: the work tree could not be checked out at the step before" >"$d.state"
+			continue
+		fi
 		prevh=$RES/${commits[$((step - 1))]}/tokens-$a.hashes
 		touch "$prevh"
 		awk -F'\t' 'NR == FNR { h[$1] = 1; next } !($1 in h)' "$prevh" "$d.targets" >"$d.missing"
@@ -234,8 +249,12 @@ tokens_before() {
 same_tokens() {
 	local a=$1 step=$2 d=$RES/${commits[$2]}/tokens-$1 out=$KSA_OUT/$1-kvm prevh t0 nt nsame
 	[ "$(cat "$d.state" 2>/dev/null)" = ready ] || return 2
+	[ "$(cat "$out/.ksa-state" 2>/dev/null)" = "$(build_state $((step - 1)) "$a")" ] || return 2
 	prevh=$RES/${commits[$((step - 1))]}/tokens-$a.hashes
-	checkout "${commits[$step]}"
+	# Called as "same_tokens ... || rc=$?", so without set -e: every
+	# failure returns.
+	checkout "${commits[$step]}" || return 2
+	tree_is "${commits[$step]}" || return 2
 	t0=$(date +%s)
 	rm -rf "$d.deps"
 	: >"$d.after"
@@ -263,11 +282,22 @@ same_tokens() {
 		awk -F'\t' '$2 ~ /\.c$/ { print $2 }' "$d.same" >>"$RES/${commits[$step]}/build-$a.sparse-deferred.tokens"
 	fi
 	echo "$nsame of the $nt Kbuild targets that read the step's headers preprocess (gcc -E) to the same tokens as at the step before and were kept, not compiled ($(($(date +%s) - t0)) s)"
-	[ "$nsame" = "$nt" ]
 }
 
+# build_state STEP ARCH: what .ksa-state holds after verify-bisect's build
+# of ARCH at STEP (the commit and the configuration).
+build_state() {
+	local frags
+	mapfile -t frags < <(arch_frags "$2")
+	printf '%s %s\n' "${commits[$1]}" "$(frags_key "${frags[@]}")"
+}
+
+# tree_is COMMIT: the work tree is at COMMIT, with no change (a checkout
+# that was interrupted leaves HEAD at the old commit and files of the new).
+tree_is() { [ "$(vgit rev-parse HEAD)" = "$1" ] && vgit diff --quiet HEAD --; }
+
 build_step() {
-	local step=$1 a=$2 out log t0 rc flags=() known new sparse=0 why nsparse nobj proof='' frags only='' ndefer=0
+	local step=$1 a=$2 out log t0 t_tok rc flags=() known new sparse=0 why nsparse nobj proof='' frags only='' ndefer=0
 	out=$KSA_OUT/$a-kvm
 	log=$RES/${commits[$step]}/build-$a.log
 	mkdir -p "${log%/*}"
@@ -278,18 +308,21 @@ build_step() {
 	fi
 	if why=$(untouched_inputs "$a" "$step"); then
 		cp "$RES/${commits[$((step - 1))]}/build-$a.inputs" "$RES/${commits[$step]}/build-$a.inputs"
+		# The build directory holds what a build of this step would.
+		if [ "$(cat "$out/.ksa-state" 2>/dev/null)" = "$(build_state $((step - 1)) "$a")" ]; then
+			build_state "$step" "$a" >"$out/.ksa-state"
+		fi
 		echo "$why" | put_result "$step" "build-$a" same
 		return
 	fi
-	# Not in a subshell: a failed refresh must stop the run.
-	rc=0
-	same_tokens "$a" "$step" >"$log.tokens" || rc=$?
-	if [ "$rc" = 0 ]; then
-		build_inputs "$out" "$step" "$a"
-		echo $(($(cat "$RES/${commits[$step]}/tokens-$a.secs" 2>/dev/null || echo 0) + $(sed -n 's/.*not compiled (\([0-9]*\) s)$/\1/p' "$log.tokens"))) >"$RES/${commits[$step]}/build-$a.secs"
-		{ printf 'unchanged inputs: '; cat "$log.tokens"; } | put_result "$step" "build-$a" same
-		return
-	fi
+	# The objects whose tokens stay the same are kept; the build below
+	# compiles the others (none, for a pure move) and still runs what
+	# Kbuild checks besides compiling (generated headers, their
+	# checksums, objtool's header sync, the links).  Not in a subshell: a
+	# failed refresh must stop the run.
+	t_tok=$(date +%s)
+	same_tokens "$a" "$step" >"$log.tokens" || :
+	t_tok=$(($(date +%s) - t_tok + $(cat "$RES/${commits[$step]}/tokens-$a.secs" 2>/dev/null || echo 0)))
 	on sparse && case $SPARSE_ARCHES in *" $a "*) sparse=1 ;; esac
 	progress "$step" "$n" "build $a (W=1$([ "$sparse" = 1 ] && echo ", C=1")), $((full_done + step_done + 1)) of $((full_total + step_total)) builds, about $(estimate) left"
 	checkout "${commits[$step]}"
@@ -299,6 +332,11 @@ build_step() {
 	# sparse's) are known before the first patch.
 	[ "$step" != 0 ] || rm -rf "$out"
 	mapfile -t frags < <(arch_frags "$a")
+	# Objects that an interrupted or failed build compiled are up to date
+	# for make but their warnings were not kept: compile them again.
+	if [ -f "$out/.ksa-build-start" ] && [ ! -f "$out/.ksa-build-done" ]; then
+		find "$out" -name '*.o' -newer "$out/.ksa-build-start" -delete
+	fi
 	(kconfig_for "$VT" "$out" "$a" "${frags[@]}") >"$log" 2>&1 ||
 		die "$EX_FAIL" "${frags[*]##*/} do not configure: $(tail -n 1 "$log")"
 	# --tier ci: sparse on the C files the step changes; the other files
@@ -308,6 +346,7 @@ build_step() {
 		changed_files "$step" | { grep '\.c$' || true; } | while read -r f; do realpath -m "$VT/$f"; done >"$only"
 	fi
 	rc=0
+	rm -f "$out/.ksa-build-done"
 	touch "$out/.ksa-build-start"
 	: >"$out/.ksa-sparse-files"
 	: >"$out/.ksa-sparse-defer"
@@ -319,7 +358,11 @@ build_step() {
 	else
 		step_secs=$((step_secs + $(date +%s) - t0)) step_done=$((step_done + 1))
 	fi
-	echo $(($(date +%s) - t0)) >"$RES/${commits[$step]}/build-$a.secs"
+	if [ "$rc" != 0 ]; then
+		find "$out" -name '*.o' -newer "$out/.ksa-build-start" -delete
+	fi
+	touch "$out/.ksa-build-done"
+	echo $(($(date +%s) - t0 + t_tok)) >"$RES/${commits[$step]}/build-$a.secs"
 	# What sparse left to the tip, also when the build failed: the objects
 	# that compiled are not compiled again at the next step.
 	if [ -n "$only" ]; then
@@ -331,6 +374,7 @@ build_step() {
 		return
 	fi
 	build_inputs "$out" "$step" "$a"
+	build_state "$step" "$a" >"$out/.ksa-state"
 	if [ "$sparse" = 1 ]; then
 		# Kbuild drops C=1 with only a warning when it does not accept the
 		# checker: that is a failure here, and so is a build that compiled C

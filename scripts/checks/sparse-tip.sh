@@ -29,7 +29,13 @@ check_sparse_tip() {
 		f=$RES/${commits[$i]}/build-$a.sparse-deferred
 		if [ -f "$f" ]; then cat "$f"; fi
 		if [ -f "$f.tokens" ]; then cat "$f.tokens"; fi
-	done | sort -u | while read -r f; do [ ! -f "$VT/$f" ] || realpath "$VT/$f"; done >"$list"
+	done | sort -u | while read -r f; do
+		# Generated C files are in the build directory, named absolutely.
+		case $f in
+		/*) [ ! -f "$f" ] || echo "$f" ;;
+		*) [ ! -f "$VT/$f" ] || realpath "$VT/$f" ;;
+		esac
+	done >"$list"
 	nlist=$(grep -c . "$list" || true)
 	if [ "$nlist" = 0 ]; then
 		echo "unchanged inputs: every file a step recompiled was checked by sparse at that step" | put_result "$step" "sparse-$a" same
