@@ -39,6 +39,7 @@ PACKAGES=(
 	'coccinelle:cocci/ rules and make coccicheck'
 	# sparse: scripts/fetch-sparse.sh builds a newer one from Debian's source package
 	'b4:review and mailing of the series'
+	'quilt:the series applied as a distribution does (tests/series.sh)'
 	'shellcheck:lint of scripts/ and tests/'
 )
 
@@ -47,9 +48,9 @@ usage() {
 Usage: $KSA_PROG [--check] [--list]
 
 Install from Debian's archive, with apt-get, every package the project needs
-(cross compilers, QEMU, coccinelle, sparse, b4, ccache and the kernel build
-dependencies).  Packages already installed are left alone, so running it again
-takes a second.
+(cross compilers, QEMU, coccinelle, sparse, b4, quilt, ccache and the kernel
+build dependencies).  Packages already installed are left alone, so running
+it again takes a second.
 
   --check   only report what is missing (exit 3 if anything is)
   --list    print the packages and what each is for

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the real series on the real pinned base: the base
 # import, apply, the export round trip, the identity of every patch, the
-# series as b4 takes it, and the project's Coccinelle invariants at the base
-# and at the tip.
+# series as b4 and quilt take it, and the project's Coccinelle invariants at
+# the base and at the tip.
 # shellcheck source=tests/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
@@ -16,6 +16,8 @@ the project, export it again and compare, and check the series' invariants.
 It also checks the series as others take it:
   - b4 am of the thread scripts/mbox.sh writes, then git am: apply.sh's tree
   - b4 am --guess-base in a repository of the release under another commit
+  - quilt push -a on the extracted tarball (KSA_BASE_TARBALL; otherwise the
+    pinned import's files): apply.sh's tree
 Prints TAP lines and a closing "N passed, N failed, N skipped" line.
 Exit codes: 0 all passed, 1 a test failed, 2 bad usage.
 USAGE
@@ -58,7 +60,7 @@ done
 echo "$bad" >"$T_OUT"
 check "every patch is from and signed off by the project identity only" test -z "$bad"
 
-# --- the series as others take it: b4 ----------------------------------------
+# --- the series as others take it: b4 and quilt ----------------------------
 n=$(series_list | wc -l)
 
 # b4 am of the thread in $W/series.mbox, in directory DIR, into OUTDIR.  b4
@@ -109,9 +111,11 @@ echo "patches/0000-cover-letter.patch does not say \"based on $tag\"" >"$T_OUT"
 check "the cover letter says that the series is based on $tag" grep -qiF "based on $tag" "$W/cover.txt"
 
 # The release's files in a repository of their own, as upstream has them:
-# the same tree as the pinned import, under another commit.  The files are
-# the tarball's (KSA_BASE_TARBALL), otherwise those of the pinned import,
-# which holds every file of the tarball (its commit id says so).
+# the same tree as the pinned import, under another commit.  quilt then
+# pushes the series in the same directory, as a distribution's unpacked
+# source.  The files are the tarball's (KSA_BASE_TARBALL), otherwise those of
+# the pinned import, which holds every file of the tarball (its commit id
+# says so).
 extract_base() {
 	if [ -n "${KSA_BASE_TARBALL:-}" ]; then
 		tar -xJf "$KSA_BASE_TARBALL" -C "$1" --no-same-owner
@@ -155,6 +159,35 @@ else
 	else
 		t_skip "b4 am --guess-base" "b4 is not installed (scripts/setup.sh installs it)"
 	fi
+fi
+
+# quilt, as a distribution applies patches: QUILT_PATCHES=patches and the
+# series file at the top of the unpacked source (here links to the
+# project's), no quiltrc.  The tree it makes, without quilt's own files, is
+# compared with apply.sh's through the second import's index.
+"$KSA_ROOT/scripts/setup.sh" --list | cut -f1 >"$T_OUT"
+check "scripts/setup.sh installs quilt" grep -qx quilt "$T_OUT"
+quilt_push() {
+	ln -s "$KSA_ROOT/patches" "$1/patches" && ln -s "$KSA_ROOT/series" "$1/series" &&
+		(cd "$1" && QUILT_PATCHES=patches quilt --quiltrc=- push -a)
+}
+if [ -z "$U" ]; then
+	t_skip "quilt push -a" "the release's files could not be extracted"
+elif command -v quilt >/dev/null; then
+	expect "quilt push -a applies the $n patches of series to the extracted release" 0 \
+		"^Now at patch $(series_list | tail -n 1 | sed 's/[.]/[.]/g')\$" quilt_push "$U"
+	series_list >"$W/series.list"
+	run diff "$W/series.list" "$U/.pc/applied-patches"
+	check "quilt applied the patches of series in its order" test "$RC" = 0
+	run ugit add -f -A -- . ':(exclude).pc' ':(exclude)patches' ':(exclude)series'
+	quilt_tree=$(ugit write-tree)
+	{
+		echo "tree after quilt push -a: $quilt_tree; after apply.sh: $applied_tree; files quilt changed:"
+		ugit diff --cached --stat HEAD
+	} >>"$T_OUT" 2>&1
+	check "quilt push -a gives the tree apply.sh makes (.pc, patches and series left out)" test "$quilt_tree" = "$applied_tree"
+else
+	t_skip "quilt push -a" "quilt is not installed (scripts/setup.sh installs it)"
 fi
 
 # cocci/kvm-symbol-get.cocci proves that nothing outside KVM looks up a KVM
