@@ -232,7 +232,8 @@ tokens_before() {
 		fi
 		prevh=$RES/${commits[$((step - 1))]}/tokens-$a.hashes
 		touch "$prevh"
-		awk -F'\t' 'NR == FNR { h[$1] = 1; next } !($1 in h)' "$prevh" "$d.targets" >"$d.missing"
+		# (FILENAME, not NR == FNR: the first file may be empty.)
+		awk -F'\t' 'FILENAME == ARGV[1] { h[$1] = 1; next } !($1 in h)' "$prevh" "$d.targets" >"$d.missing"
 		if ! "$SAME_TOKENS" hash "$out" "$VT" "$d.missing" "$prevh" 2>"$d.why"; then
 			echo "not tried: gcc -E failed before the step: $(tail -n 1 "$d.why")" >"$d.state"
 			continue
@@ -263,8 +264,8 @@ same_tokens() {
 		return 2
 	fi
 	# The targets whose tokens are the same before and after.
-	awk -F'\t' 'NR == FNR { h[$1] = $2; next } ($1 in h) && h[$1] == $2 { print $1 }' "$prevh" "$d.after" |
-		awk -F'\t' 'NR == FNR { k[$1] = 1; next } ($1 in k)' - "$d.targets" >"$d.same"
+	awk -F'\t' 'FILENAME == ARGV[1] { h[$1] = $2; next } ($1 in h) && h[$1] == $2 { print $1 }' "$prevh" "$d.after" |
+		awk -F'\t' 'FILENAME == ARGV[1] { k[$1] = 1; next } ($1 in k)' - "$d.targets" >"$d.same"
 	nt=$(grep -c . "$d.targets")
 	nsame=$(grep -c . "$d.same" || true)
 	if [ "$nsame" -gt 0 ] && ! "$SAME_TOKENS" refresh "$out" "$d.same" "$d.deps" 2>"$d.why"; then

@@ -10,7 +10,7 @@
 # (every file, compiled or not), on the files that steps recompiled without
 # sparse; a warning that the base and no step had fails.
 check_sparse_tip() {
-	local a=$1 step=$2 out=$KSA_OUT/$1-kvm log i f c t st missing='' list nlist nsparse new rc
+	local a=$1 step=$2 out=$KSA_OUT/$1-kvm log i f c t st missing='' list nlist nsparse new rc unseen=
 	log=$RES/${commits[$step]}/sparse-$a.log
 	# Every step must have been built in this tier (or be unchanged), so
 	# that what it left to this pass is known.
@@ -65,18 +65,18 @@ check_sparse_tip() {
 					rm -f "${t%/*}/${t##*/.}"
 				done
 		done <<<"$missing"
-		printf '%s\n' "$missing" >"$out/.ksa-sparse-only"
-		KSA_SPARSE=$SPARSE KSA_SPARSE_LOG=$out/.ksa-sparse-files KSA_SPARSE_ONLY=$out/.ksa-sparse-only KSA_SPARSE_DEFER=/dev/null \
+		printf '%s\n' "$missing" >"$out/.ksa-sparse-again"
+		KSA_SPARSE=$SPARSE KSA_SPARSE_LOG=$out/.ksa-sparse-files KSA_SPARSE_ONLY=$out/.ksa-sparse-again KSA_SPARSE_DEFER=/dev/null \
 			kbuild "$VT" "$out" "$a" C=1 "CHECK=$(sparse_wrapper)" all >>"$log" 2>&1 || rc=$?
 		if [ "$rc" != 0 ]; then
 			{ echo "make C=1 of the files C=2 does not check failed (exit $rc):"; grep -E -i -m 20 'error[: ]' "$log" || tail -n 20 "$log"; } | put_result "$step" "sparse-$a" fail
 			return
 		fi
+		# What sparse still did not see, Kbuild compiles outside its
+		# checker (s390's link compiles init/version-timestamp.c itself):
+		# named in the evidence, never counted as checked.
 		missing=$(comm -23 <(sort -u "$list") <(seen_files))
-		if [ -n "$missing" ]; then
-			{ echo "sparse did not see $(grep -c . <<<"$missing") of the files to check:"; head -n 20 <<<"$missing"; } | put_result "$step" "sparse-$a" fail
-			return
-		fi
+		[ -z "$missing" ] || unseen="; not seen by sparse even when compiled again with C=1 (Kbuild compiles them without its checker): $(sed "s#^$(realpath "$VT")/##" <<<"$missing" | paste -sd' ' -)"
 	fi
 	nsparse=$(cut -f1 "$out/.ksa-sparse-files" | sort -u | grep -c . || true)
 	sparse_secs "$out" >"$RES/${commits[$step]}/sparse-$a.sparse-secs"
@@ -90,6 +90,6 @@ check_sparse_tip() {
 		{ echo "new sparse warnings at the tip (in files that a step recompiled without sparse):"; printf '%s\n' "$new"; } |
 			put_result "$step" "sparse-$a" fail
 	else
-		echo "no new warnings: sparse checked the $nlist files that steps recompiled without it ($nsparse files in all)" | put_result "$step" "sparse-$a" pass
+		echo "no new warnings: sparse checked $(($(sort -u "$list" | grep -c .) - $(grep -c . <<<"$missing" || true))) of the $nlist files that steps recompiled without it ($nsparse files in all)$unseen" | put_result "$step" "sparse-$a" pass
 	fi
 }
