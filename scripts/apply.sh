@@ -2,6 +2,7 @@
 # Apply the series to the pinned base in a kernel work tree.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+guard_exit
 
 usage() {
 	cat <<USAGE
@@ -17,7 +18,8 @@ becomes the branch description, which scripts/export.sh turns back into it.
 
   --work-tree DIR  the kernel work tree (default: build/linux)
   --branch NAME    the branch holding the series (default: kvm-s390-arm64)
-  --force          discard uncommitted changes, commits not yet exported and
+  --force          discard uncommitted changes, untracked files where the
+                   base or the series has files, commits not yet exported and
                    an unfinished 'git am'; they are kept, as a stash commit under
                    refs/kvm-s390-arm64/kept/ and
                    a backup branch NAME-backup-DATE, and named in the output
@@ -27,8 +29,10 @@ continues after an interrupted run.  It refuses to touch a work tree that
 holds work which is not in patches/ unless --force is given.
 
 Exit codes: 0 applied, 1 a patch does not apply (the work tree is left for
-inspection), 2 bad usage or a bad 'series', 3 a tool is missing, 4 the base
-does not match base-commit, 5 refused because work would be lost.
+inspection) or an operation failed, 2 bad usage or a bad 'series', 3 a tool
+is missing or the cache or work tree is not writable, 4 the base does not
+match base-commit, 5 refused because work would be lost; 130 or 143
+interrupted (run it again: it continues).
 USAGE
 }
 
@@ -53,15 +57,76 @@ mapfile -t patches < <(printf '%s' "$series_txt" | sed '/^$/d')
 manifest=$(product_manifest)
 cover=$KSA_ROOT/patches/0000-cover-letter.patch
 description=$(cover_description "$cover")
+# The paths the patches write (add, change, rename or copy to).
+patch_paths=$(for p in "${patches[@]}"; do
+	sed -n -e 's|^+++ b/||p' -e 's|^rename to ||p' -e 's|^copy to ||p' "$KSA_ROOT/patches/$p"
+done | sort -u)
 
 base_out=$("$KSA_ROOT/scripts/fetch-base.sh" "${fetch_args[@]}")
 base_gitdir=$(sed -n 1p <<<"$base_out")
 base=$(sed -n 2p <<<"$base_out")
 
-# Keep what --force discards: uncommitted changes as a stash commit under
-# refs/kvm-s390-arm64/kept/, commits on a backup branch.
+# Everything apply.sh writes in, checked before anything is changed.
+need_writable "apply.sh adds the work tree and its branch there: make it writable, or set XDG_CACHE_HOME to a writable directory" \
+	"$base_gitdir" "$base_gitdir/objects" "$base_gitdir/refs/heads" "$base_gitdir/worktrees"
+need_writable "make it writable, or pass another --work-tree" "$KSA_WORK_TREE"
+if [ -e "$KSA_WORK_TREE/.git" ] && wt_gitdir=$(git -C "$KSA_WORK_TREE" rev-parse --absolute-git-dir 2>/dev/null); then
+	need_writable "the work tree's state and lock are kept there: make it writable, or pass another --work-tree" "$wt_gitdir"
+fi
+
+# in_the_way: the untracked files (ignored ones too) at paths that the
+# reset to the base or the series writes: tracked by HEAD (a file taken out
+# of the index, then edited) or by the base, or written by a patch.  The
+# reset would overwrite them, and git am would stop on them.  One a line.
+in_the_way() {
+	comm -12 <(wt_git -c core.quotePath=false ls-files --others | sort -u) \
+		<({ wt_git -c core.quotePath=false ls-tree -r --name-only HEAD 2>/dev/null || true
+			wt_git -c core.quotePath=false ls-tree -r --name-only "$base"
+			printf '%s\n' "$patch_paths"; } | sort -u)
+}
+
+# some_names LIST: the first lines of LIST on one line, and how many more.
+some_names() {
+	local n
+	n=$(grep -c . <<<"$1")
+	if [ "$n" -le 10 ]; then
+		tr '\n' ' ' <<<"$1" | sed 's/ $//'
+	else
+		printf '%s and %d more\n' "$(head -n 10 <<<"$1" | tr '\n' ' ' | sed 's/ $//')" $((n - 10))
+	fi
+}
+
+# kept_commit GIT-ARGS...: git commit-tree as the project identity, unsigned.
+kept_commit() {
+	GIT_AUTHOR_NAME=$KSA_NAME GIT_AUTHOR_EMAIL=$KSA_EMAIL wt_git commit-tree --no-gpg-sign "$@"
+}
+
+# stash_untracked STASH FILES MESSAGE: the stash commit STASH (if empty: one
+# of HEAD and the index as they are) with the untracked FILES (one a line)
+# as its third parent, as 'git stash --include-untracked' makes it, so that
+# 'git stash apply' brings them back too.
+stash_untracked() {
+	local sha=$1 files=$2 msg=$3 index tree u i
+	index=$(wt_git rev-parse --path-format=absolute --git-path kvm-s390-arm64-untracked.index)
+	rm -f "$index"
+	printf '%s\n' "$files" | GIT_INDEX_FILE=$index wt_git update-index --add --stdin
+	tree=$(GIT_INDEX_FILE=$index wt_git write-tree)
+	rm -f "$index"
+	u=$(kept_commit -m "untracked files on $KSA_BRANCH: $msg" "$tree")
+	if [ -z "$sha" ]; then
+		tree=$(wt_git write-tree)
+		i=$(kept_commit -p HEAD -m "index on $KSA_BRANCH: $msg" "$tree")
+		kept_commit -p HEAD -p "$i" -p "$u" -m "On $KSA_BRANCH: $msg" "$tree"
+	else
+		kept_commit -p "$sha^1" -p "$sha^2" -p "$u" -m "$(wt_git log -1 --format=%B "$sha")" "$sha^{tree}"
+	fi
+}
+
+# Keep what --force discards: uncommitted changes, and untracked files in
+# the way, as a stash commit under refs/kvm-s390-arm64/kept/, commits on a
+# backup branch.
 keep_work() {
-	local why=$1 stamp backup ref n sha
+	local why=$1 stamp backup ref n sha in_way what=
 	stamp=$(date -u +%Y%m%d-%H%M%S)
 	if wt_in_progress >/dev/null; then
 		wt_git am --quit 2>/dev/null || wt_git rebase --quit 2>/dev/null || true
@@ -69,7 +134,10 @@ keep_work() {
 		# refuses; the files, conflict markers and all, are kept.
 		wt_git reset -q
 	fi
-	if wt_dirty; then
+	in_way=$(in_the_way)
+	! wt_dirty || what="the uncommitted changes"
+	[ -z "$in_way" ] || what="${what:+$what and }the untracked files at paths the base or the series has ($(some_names "$in_way"))"
+	if [ -n "$what" ]; then
 		# A ref of its own: stash@{N} is shared by every work tree of the
 		# repository and moves with each new entry.
 		ref=refs/kvm-s390-arm64/kept/$KSA_BRANCH-$stamp
@@ -79,11 +147,17 @@ keep_work() {
 			ref=refs/kvm-s390-arm64/kept/$KSA_BRANCH-$stamp-$n
 		done
 		sha=$(wt_git stash create "apply.sh --force $stamp" || true)
+		[ -z "$in_way" ] || sha=$(stash_untracked "$sha" "$in_way" "apply.sh --force $stamp")
 		[ -n "$sha" ] ||
 			die "$EX_REFUSED" "git stash create cannot keep the uncommitted changes in $KSA_WORK_TREE (a file added with git add -N?): commit or remove them, then run again"
 		wt_git update-ref "$ref" "$sha"
+		if [ -n "$in_way" ]; then
+			# Kept, so out of the way: reset --hard then writes HEAD's
+			# files, and git am finds no file where a patch adds one.
+			(cd "$KSA_WORK_TREE" && xargs -d '\n' rm -f -- <<<"$in_way")
+		fi
 		wt_git reset -q --hard
-		log "kept the uncommitted changes as $ref in the base repository $(wt_git rev-parse --path-format=absolute --git-common-dir) (it holds the work branches too: not a cache to delete); see them with 'git stash show -p $ref', take them back with 'git stash apply $ref'"
+		log "kept $what as $ref in the base repository $(wt_git rev-parse --path-format=absolute --git-common-dir) (it holds the work branches too: not a cache to delete); see them with 'git stash show -p${in_way:+ --include-untracked} $ref', take them back with 'git stash apply $ref'"
 	fi
 	if [ "$why" = commits ]; then
 		backup=$(backup_name "$KSA_BRANCH")
@@ -94,7 +168,7 @@ keep_work() {
 }
 
 prepare_existing() {
-	local state status tip op ra kept=0
+	local state status tip op ra in_way kept=0
 	is_git_work_tree "$KSA_WORK_TREE" ||
 		die "$EX_REFUSED" "$KSA_WORK_TREE exists but is not a git work tree: move it away or pass --work-tree"
 	# Nothing is touched (no stash, no backup branch) in a tree of another
@@ -138,6 +212,13 @@ prepare_existing() {
 	if wt_dirty; then
 		[ "$force" = 1 ] ||
 			die "$EX_REFUSED" "$KSA_WORK_TREE has uncommitted changes: commit them into the right patch and run scripts/export.sh, or rerun with --force to keep them under refs/kvm-s390-arm64/kept/"
+		keep_work changes
+	fi
+	in_way=$(in_the_way)
+	if [ -n "$in_way" ]; then
+		# After a kill, files git am wrote and had not yet added: kept.
+		[ "$force" = 1 ] || [ "$status" = applying ] ||
+			die "$EX_REFUSED" "$KSA_WORK_TREE has untracked files where the base or the series has files, which the reset would overwrite ($(some_names "$in_way")): move them away, or rerun with --force to keep them under refs/kvm-s390-arm64/kept/"
 		keep_work changes
 	fi
 	if [ "$(wt_git symbolic-ref -q HEAD || true)" != "refs/heads/$KSA_BRANCH" ] && [ "$status" != applying ] && [ "$status" != conflict ]; then

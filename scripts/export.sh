@@ -2,6 +2,7 @@
 # Turn the work branch back into patches/ and series.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+guard_exit
 
 usage() {
 	cat <<USAGE
@@ -29,9 +30,10 @@ exported: a patch added by hand or pulled from a colleague, a newer
 committed patches/, would otherwise be lost.
 
 Exit codes: 0 exported, 1 the branch is not exportable (uncommitted changes,
-an operation in progress, a commit not of the project identity), 2 bad usage,
-3 a tool is missing, 5 refused: patches/ or series changed since the work
-tree saw them.
+an operation in progress, a commit not of the project identity) or an
+operation failed, 2 bad usage, 3 a tool is missing or a directory it writes
+in is not writable, 5 refused: patches/ or series changed since the work
+tree saw them; 130 or 143 interrupted.
 USAGE
 }
 
@@ -49,6 +51,12 @@ need_cmd git flock:util-linux
 
 is_git_work_tree "$KSA_WORK_TREE" ||
 	die "$EX_FAIL" "$KSA_WORK_TREE is not a git work tree: run scripts/apply.sh first"
+# Everything export.sh writes in, checked before anything is changed: the
+# work tree's git directory in the base repository (lock, state, manifest),
+# patches/ and series, the scratch directory.
+need_writable "the work tree's state and lock are kept there: make it writable, or set XDG_CACHE_HOME to a writable directory and apply again" \
+	"$(wt_git rev-parse --absolute-git-dir)"
+need_writable "make it writable" "$KSA_ROOT" "$KSA_ROOT/patches" "${TMPDIR:-/tmp}"
 lock_work_tree
 if op=$(wt_in_progress); then
 	die "$EX_FAIL" "$op is in progress in $KSA_WORK_TREE: finish or abort it first"
@@ -89,7 +97,7 @@ if [ "$force" = 0 ] && [ -f "$(wt_manifest_file)" ]; then
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ksa-export.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+on_exit_remove "$tmp"
 
 # The cover letter is dated like the newest patch and comes from the project
 # identity, so that nothing in the output depends on when it was made.

@@ -2,6 +2,7 @@
 # Obtain the pinned kernel base and import it deterministically into git.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+guard_exit
 
 usage() {
 	cat <<USAGE
@@ -27,10 +28,14 @@ KSA_BASE_GIT_TREE are used when the options are not given.
   --new-pin        import --tarball into a scratch repository and print its
                    commit id without comparing it with import-commit: when
                    moving to a new base, edit the other lines of base-commit,
-                   then write this id into it
+                   then write this id into it (the scratch repository
+                   \$XDG_CACHE_HOME/kvm-s390-arm64/new-pin.* is removed on
+                   every exit; one a killed run left, by the next run)
 
-Exit codes: 0 done, 2 bad usage, 3 a tool is missing or the download failed,
-4 the base does not match base-commit (checksum or commit id).
+Exit codes: 0 done, 1 an operation failed, 2 bad usage, 3 a tool is missing,
+the download failed or the cache is not writable, 4 the base does not match
+base-commit (checksum or commit id); 130 or 143 interrupted (the scratch
+directories are removed).
 USAGE
 }
 
@@ -79,6 +84,7 @@ from_git_tree() {
 	[ -d "$dir" ] || usage_error "$git_tree_from $dir: no such directory"
 	gitdir=$(git -C "$dir" rev-parse --path-format=absolute --git-common-dir 2>/dev/null) ||
 		usage_error "$git_tree_from $dir: not a git repository"
+	need_writable "the import commit is written into it" "$gitdir/objects"
 	tree=$(git --git-dir="$gitdir" rev-parse --verify -q "refs/tags/$tag^{tree}") ||
 		die "$EX_BASE" "$dir has no tag $tag: fetch it first (git fetch --tags from a stable tree) or use --tarball"
 	commit=$(commit_tree "$gitdir" "$tree")
@@ -120,14 +126,10 @@ download() {
 import_tarball() {
 	local tb=$1 tmp tree commit top n
 	check_sha "$tb"
-	mkdir -p "$KSA_CACHE"
+	need_writable "$cache_hint" "$cache_repo" "$cache_repo/objects" "$cache_repo/refs"
 	[ -f "$cache_repo/HEAD" ] || hgit init -q --bare "$cache_repo"
-	# The lock is held (see below), so an import directory left in the cache
-	# is one of a run that was killed.
-	rm -rf "$KSA_CACHE"/import.*
 	tmp=$(mktemp -d "$KSA_CACHE/import.XXXXXX")
-	import_tmp=$tmp
-	trap 'rm -rf "$import_tmp"' EXIT
+	on_exit_remove "$tmp"
 	mkdir "$tmp/tree"
 	progress 1 3 "extracting $(basename "$tb")"
 	tar -xJf "$tb" -C "$tmp/tree" --no-same-owner ||
@@ -146,22 +148,25 @@ import_tarball() {
 	check_commit "$commit" "the import of $tb"
 	hgit --git-dir="$cache_repo" update-ref refs/kvm-s390-arm64/base "$commit"
 	rm -rf "$tmp"
-	trap - EXIT
 	log "imported $tag as $commit in $cache_repo"
 }
 
 # One import or download at a time per cache; the others wait for it and
 # then find the base in the cache.
-import_tmp=
+cache_hint="make it writable, or set XDG_CACHE_HOME to a writable directory"
+need_writable "$cache_hint" "$KSA_CACHE"
 mkdir -p "$KSA_CACHE"
 exec 8>"$KSA_CACHE/.fetch-base.lock"
 flock 8
+# The lock is held, so a scratch directory left in the cache (an import's,
+# a --new-pin repository) is one of a run that was killed.
+rm -rf "$KSA_CACHE"/import.* "$KSA_CACHE"/new-pin.*
 
 if [ "$new_pin" = 1 ]; then
 	[ -n "$tarball" ] || usage_error "--new-pin needs --tarball"
 	[ -f "$tarball" ] || usage_error "$tarball_from $tarball: no such file"
-	mkdir -p "$KSA_CACHE"
 	cache_repo=$(mktemp -d "$KSA_CACHE/new-pin.XXXXXX")
+	on_exit_remove "$cache_repo"
 	import_tarball "$tarball" >&2
 	hgit --git-dir="$cache_repo" rev-parse refs/kvm-s390-arm64/base
 	rm -rf "$cache_repo"

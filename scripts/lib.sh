@@ -60,6 +60,96 @@ usage_error() {
 	die "$EX_USAGE" "$* (see '$KSA_PROG --help')"
 }
 
+# Paths removed when the script ends (on_exit_remove), whatever the reason.
+KSA_REMOVE=()
+
+# on_exit_remove PATH...: remove PATH (rm -rf) when the script exits: after
+# success, an error or an interruption (with guard_exit).
+on_exit_remove() { KSA_REMOVE+=("$@"); }
+
+# guard_exit: the script ends only with a documented exit code (EX_*, or
+# 128+N when it is interrupted by signal N: 129 HUP, 130 INT, 143 TERM),
+# and removes the on_exit_remove paths on every way out.  A code no script
+# means (git's 128, bash's 127 or 255, a child killed by a signal) becomes
+# EX_FAIL, or EX_ENV for a command that cannot be run, with one line naming
+# the command.  Called by the scripts whose exit codes are documented; not
+# done for every script that sources this file, since bash runs a signal
+# trap only after the foreground command ends, which would hold up the
+# interruption of a long build.
+guard_exit() {
+	set -E
+	trap 'ksa_failed "$LINENO"' ERR
+	trap 'ksa_exit' EXIT
+	trap 'ksa_interrupted HUP 129' HUP
+	trap 'ksa_interrupted INT 130' INT
+	trap 'ksa_interrupted TERM 143' TERM
+}
+
+# ksa_failed LINENO: note where the command that failed is (the ERR trap,
+# which runs where set -e stops): the innermost line in the script itself,
+# not in this library.
+KSA_FAILED_AT=
+ksa_failed() {
+	local i=1 line=$1
+	while [ "$i" -lt "$((${#BASH_SOURCE[@]} - 1))" ] && [ "${BASH_SOURCE[$i]}" = "${BASH_SOURCE[0]}" ]; do
+		line=${BASH_LINENO[$i]}
+		i=$((i + 1))
+	done
+	KSA_FAILED_AT="line $line of ${BASH_SOURCE[$i]##*/}"
+}
+
+KSA_SIGNALLED=
+ksa_interrupted() {
+	KSA_SIGNALLED=$2
+	log "interrupted (SIG$1): stopping"
+	exit "$2"
+}
+
+ksa_exit() {
+	local rc=$? cmd=$BASH_COMMAND w at=${KSA_FAILED_AT:-$KSA_PROG}
+	local -a words
+	trap - EXIT HUP INT TERM
+	[ "${#KSA_REMOVE[@]}" = 0 ] || rm -rf -- "${KSA_REMOVE[@]}" 2>/dev/null || true
+	if [ -n "$KSA_SIGNALLED" ] || [ "$rc" -le "$EX_REFUSED" ]; then
+		exit "$rc"
+	fi
+	# The command: its first word after the variable assignments, or all
+	# of it (an assignment such as x=$(...)), cut short.
+	read -r -a words <<<"$cmd" || true
+	for w in "${words[@]}"; do
+		[[ $w =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { cmd=$w; break; }
+		[[ $w != *"\$("* ]] || break
+	done
+	[ "${#cmd}" -le 60 ] || cmd="${cmd:0:57}..."
+	if [ "$rc" = 126 ] || [ "$rc" = 127 ]; then
+		printf '%s: error: %s\n' "$KSA_PROG" "'$cmd' could not be run (exit $rc, $at): a tool is missing, run scripts/setup.sh" >&2
+		exit "$EX_ENV"
+	elif [ "$rc" -gt 128 ] && [ "$rc" -le 192 ]; then
+		printf '%s: error: %s\n' "$KSA_PROG" "'$cmd' was killed by signal $((rc - 128)) (exit $rc, $at)" >&2
+	else
+		printf '%s: error: %s\n' "$KSA_PROG" "'$cmd' failed (exit $rc, $at): see its message above" >&2
+	fi
+	exit "$EX_FAIL"
+}
+
+# need_writable HINT PATH...: stop with EX_ENV, naming the path, unless each
+# PATH is a directory the script can write in, or can be made as one (the
+# nearest existing one above it is a writable directory).  Called before
+# anything is changed, so that a read-only cache (a read-only file system,
+# an immutable directory, a file where a directory should be: what stops
+# root too) ends the script in one line instead of in git's or bash's
+# errors half-way.  HINT says what to do.
+need_writable() {
+	local hint=$1 p d
+	shift
+	for p in "$@"; do
+		d=$p
+		while [ ! -e "$d" ] && [ ! -L "$d" ]; do d=$(dirname "$d"); done
+		[ -d "$d" ] || die "$EX_ENV" "$p cannot be made a directory: $d is not one ($hint)"
+		{ [ -w "$d" ] && [ -x "$d" ]; } || die "$EX_ENV" "$d is not writable ($hint)"
+	done
+}
+
 # Seconds since the script started, as M:SS.
 elapsed() {
 	local s=$(($(date +%s) - KSA_START))

@@ -3,6 +3,7 @@
 # for b4 and git am.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+guard_exit
 
 usage() {
 	cat <<USAGE
@@ -27,7 +28,7 @@ takes from a list archive, without the network:
 
 Exit codes: 0 written, 1 a mail cannot be written as one of an mbox (a line
 of its body starts with "From ", or it has thread headers already), 2 bad
-usage or a bad 'series', 3 a tool is missing.
+usage or a bad 'series', 3 a tool is missing; 130 or 143 interrupted.
 USAGE
 }
 
@@ -47,7 +48,7 @@ mails=(0000-cover-letter.patch "${patches[@]}")
 domain=${KSA_EMAIL#*@}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ksa-mbox.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+on_exit_remove "$tmp"
 
 # thread_mail FILE MSGID [PARENT]: the mail of FILE with its thread headers added
 # at the end of its header, then the blank line that ends it in the mbox.
@@ -98,6 +99,7 @@ else
 	# Next to FILE, then renamed: never a half-written mbox.
 	part=$(mktemp "$out.XXXXXX" 2>/dev/null) ||
 		die "$EX_FAIL" "cannot write $out: check that its directory exists and is writable"
+	on_exit_remove "$part"
 	cp "$tmp/mbox" "$part"
 	chmod "$(printf '%o' $((0666 & ~0$(umask))))" "$part"
 	mv "$part" "$out"

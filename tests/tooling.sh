@@ -79,6 +79,23 @@ new_project "$W/pin"
 PIN=$(XDG_CACHE_HOME=$W/pin1 "$W/pin/scripts/fetch-base.sh" --tarball "$TB" --new-pin 2>/dev/null)
 PIN2=$(XDG_CACHE_HOME=$W/pin2 "$W/pin/scripts/fetch-base.sh" --tarball "$TB" --new-pin 2>/dev/null)
 check "two separate imports give the same base commit id" test -n "$PIN" -a "$PIN" = "$PIN2"
+# --new-pin interrupted while it extracts (a tar that waits): its scratch
+# repository goes on TERM, and what a kill -9 left goes with the next run.
+mkdir -p "$W/slow"
+printf '#!/bin/sh\ntouch "%s/slow/started"\nexec sleep 30\n' "$W" >"$W/slow/tar"
+chmod +x "$W/slow/tar"
+setsid env XDG_CACHE_HOME="$W/pin3" PATH="$W/slow:$PATH" "$W/pin/scripts/fetch-base.sh" --tarball "$TB" --new-pin >"$T_OUT" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do [ ! -e "$W/slow/started" ] || break; sleep 0.05; done
+kill -TERM -- "-$pid"
+wait "$pid"
+rc=$?
+scratch() { find "$1/kvm-s390-arm64" -maxdepth 1 \( -name 'new-pin.*' -o -name 'import.*' \); }
+check "fetch-base --new-pin stopped by TERM exits 143 and removes its new-pin.* and import.* directories" \
+	test "$rc" = 143 -a -e "$W/slow/started" -a -z "$(scratch "$W/pin3")"
+mkdir -p "$W/pin3/kvm-s390-arm64/new-pin.killed/objects" "$W/pin3/kvm-s390-arm64/import.killed"
+expect "fetch-base --new-pin after a killed one succeeds" 0 "^$PIN\$" env XDG_CACHE_HOME="$W/pin3" "$W/pin/scripts/fetch-base.sh" --tarball "$TB" --new-pin
+check "... and removes the new-pin.* and import.* directories the killed one left" test -z "$(scratch "$W/pin3")"
 
 P=$W/proj
 PIN=$PIN new_project "$P"
@@ -331,6 +348,106 @@ check "two first-time applies at once: both end with 0 or the documented 5, neve
 	sh -c "[ $rc1 = 0 ] && { [ $rc2 = 0 ] || [ $rc2 = 5 ]; } || { [ $rc2 = 0 ] && [ $rc1 = 5 ]; }"
 run diff -r "$W/patches.1" "$P/patches"
 check "the bad cases left patches/ as it was" test "$RC" = 0
+
+# --- read-only caches, faults -----------------------------------------------
+# Root writes through file modes, so a read-only cache is made the ways root
+# cannot write through either: a file where the cache directory should be,
+# and a read-only bind mount in a mount namespace of the command's own
+# (unshare -m), which goes away with it.
+: >"$W/a-file"
+run env XDG_CACHE_HOME="$W/a-file" "$P/scripts/fetch-base.sh" --tarball "$TB"
+check "fetch-base with the cache under a file: exit 3, one line naming the path" \
+	sh -c "[ $RC = 3 ] && [ \"\$(wc -l <'$T_OUT')\" = 1 ] && grep -q 'error: $W/a-file/kvm-s390-arm64 cannot be made a directory: $W/a-file is not one' '$T_OUT'"
+expect "apply with the cache under a file: exit 3, naming the path, no work tree made" 3 "error: $W/a-file/kvm-s390-arm64 cannot" \
+	env XDG_CACHE_HOME="$W/a-file" "$P/scripts/apply.sh" --work-tree "$W/wt-nocache"
+check "... and no work tree made" test ! -e "$W/wt-nocache"
+# ro_run DIR CMD...: CMD with DIR mounted read-only.
+# shellcheck disable=SC2016 # expanded by the inner sh
+ro_run() {
+	unshare -m --propagation private sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"' _ "$@"
+}
+mkdir -p "$W/ro-probe"
+# shellcheck disable=SC2016 # expanded by the inner sh
+if ro_run "$W/ro-probe" sh -c '! touch "$1/x" 2>/dev/null' _ "$W/ro-probe" 2>/dev/null; then
+	echo "/* kept */" >>"$WT/drivers/d9.c"
+	expect "apply --force with a read-only base repository (linux.git): exit 3 naming it" 3 "error: $repo is not writable" \
+		ro_run "$repo" "$P/scripts/apply.sh" --force
+	check "... before anything changed: the edit is still in the work tree, nothing kept" \
+		sh -c "grep -q kept '$WT/drivers/d9.c' && [ \"\$(grep -c . '$T_OUT')\" = 1 ]"
+	git -C "$WT" checkout -q -- drivers/d9.c
+	commit_change "$WT" 7
+	expect "export with a read-only base repository: exit 3 naming the work tree's git directory in it" 3 \
+		"error: $repo/worktrees/[^ ]* is not writable" ro_run "$repo" "$P/scripts/export.sh"
+	run diff -r "$W/patches.1" "$P/patches"
+	check "... before anything changed: patches/ is as it was" test "$RC" = 0
+	git -C "$WT" reset -q --hard HEAD~1
+else
+	for t in "apply --force with a read-only base repository (linux.git)" "... before anything changed (apply)" \
+		"export with a read-only base repository" "... before anything changed (export)"; do
+		t_skip "$t" "no read-only bind mount here (unshare -m and mount need CAP_SYS_ADMIN)"
+	done
+fi
+# Codes no script means: git's 128 (a cache repository whose config git
+# cannot read; a git that fails), a tool that exits 127 or 255.
+mkdir -p "$W/cache-badcfg/kvm-s390-arm64"
+git init -q --bare "$W/cache-badcfg/kvm-s390-arm64/linux.git"
+printf '[core\n' >>"$W/cache-badcfg/kvm-s390-arm64/linux.git/config"
+expect "fetch-base: git's exit 128 becomes exit 1, with one line naming the command and its line" 1 \
+	"fetch-base.sh: error: 'git' failed \(exit 128, line [0-9]+ of fetch-base.sh\)" \
+	env XDG_CACHE_HOME="$W/cache-badcfg" "$P/scripts/fetch-base.sh" --tarball "$TB"
+expect "apply: git's exit 128 in fetch-base reaches apply as exit 1" 1 "fetch-base.sh: error: 'git' failed \(exit 128" \
+	env XDG_CACHE_HOME="$W/cache-badcfg" "$P/scripts/apply.sh" --tarball "$TB" --work-tree "$W/wt-badcfg"
+# shim DIR NAME CODE WORD: DIR/NAME, which exits CODE when WORD is among
+# its arguments and runs the real NAME otherwise.
+shim() {
+	mkdir -p "$1"
+	printf '#!/bin/sh\ncase " $* " in *" %s "*) exit %s ;; esac\nexec %s "$@"\n' "$4" "$3" "$(command -v "$2")" >"$1/$2"
+	chmod +x "$1/$2"
+}
+shim "$W/shim-git" git 128 format-patch
+commit_change "$WT" 7
+expect "export: git's exit 128 becomes exit 1, naming the command" 1 "export.sh: error: 'git' failed \(exit 128, line [0-9]+ of export.sh\)" \
+	env PATH="$W/shim-git:$PATH" "$P/scripts/export.sh"
+run diff -r "$W/patches.1" "$P/patches"
+check "... and patches/ is as it was" test "$RC" = 0
+git -C "$WT" reset -q --hard HEAD~1
+shim "$W/shim-sum" sha256sum 255 "$P/patches/0000-cover-letter.patch"
+expect "mbox: a tool's exit 255 becomes exit 1" 1 "mbox.sh: error: .*failed \(exit 255, line [0-9]+ of mbox.sh\)" \
+	env PATH="$W/shim-sum:$PATH" "$P/scripts/mbox.sh" -o "$W/series.mbox"
+shim "$W/shim-sum127" sha256sum 127 "$P/patches/0000-cover-letter.patch"
+expect "mbox: a command that cannot be run (exit 127) is exit 3" 3 "mbox.sh: error: .*could not be run \(exit 127, line [0-9]+ of mbox.sh\)" \
+	env PATH="$W/shim-sum127:$PATH" "$P/scripts/mbox.sh" -o "$W/series.mbox"
+
+# --- untracked files in the way ---------------------------------------------
+# A series that deletes a file of the base and adds one: an untracked file
+# at either path is in the way of the reset to the base or of git am.
+P3=$W/proj3
+WT3=$P3/build/linux
+PIN=$PIN new_project "$P3"
+"$P3/scripts/apply.sh" --branch way >/dev/null 2>&1
+git -C "$WT3" rm -q drivers/d40.c
+echo 'int added(void);' >"$WT3/drivers/added.c"
+git -C "$WT3" add drivers/added.c
+GIT_AUTHOR_DATE=2026-02-01T10:00:00+0000 git "${ident[@]}" -C "$WT3" commit -q -m "drivers: Replace d40 by added" -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
+"$P3/scripts/export.sh" --branch way >/dev/null 2>&1
+echo "mine" >"$WT3/drivers/d40.c"
+expect "apply refuses an untracked file where the base has one (the reset would overwrite it), naming it" 5 \
+	"untracked files .*\(drivers/d40.c\).*--force" "$P3/scripts/apply.sh" --branch way
+check "... and leaves it" grep -qx mine "$WT3/drivers/d40.c"
+expect "apply --force keeps it under a kept ref, naming it" 0 \
+	"kept the untracked files at paths the base or the series has \(drivers/d40.c\) as refs/kvm-s390-arm64/kept/" "$P3/scripts/apply.sh" --branch way --force
+kept_ref=$(sed -n 's/.* as \(refs\/kvm-s390-arm64\/kept\/[^ ]*\) .*/\1/p' "$T_OUT" | tail -n 1)
+check "the kept ref has the file (git stash show -p --include-untracked REF)" \
+	sh -c "git -C '$WT3' stash show -p --include-untracked '$kept_ref' | grep -qx '+mine'"
+git -C "$WT3" reset -q --hard "$PIN"
+echo "mine too" >"$WT3/drivers/added.c"
+expect "apply --force with an untracked file where a patch adds one keeps it, naming it" 0 \
+	"kept the untracked files at paths the base or the series has \(drivers/added.c\)" "$P3/scripts/apply.sh" --branch way --force
+check "... and git am does not stop on it" grep -q "applied 1 patches" "$T_OUT"
+kept_ref=$(sed -n 's/.* as \(refs\/kvm-s390-arm64\/kept\/[^ ]*\) .*/\1/p' "$T_OUT" | tail -n 1)
+git -C "$WT3" checkout -q -f --detach "$PIN"
+git -C "$WT3" stash apply -q "$kept_ref" >/dev/null 2>&1
+check "git stash apply REF brings it back" grep -qx "mine too" "$WT3/drivers/added.c"
 
 # --- interrupted apply ------------------------------------------------------
 P2=$W/proj2
