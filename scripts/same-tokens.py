@@ -125,7 +125,11 @@ def cpp_command(cmd, tmp_out, tmp_dep):
         i += 1
     if not has_dep:
         return None
-    return new + ["-E", "-P", "-dD", "-o", tmp_out]
+    # -dU: the definitions of the macros the source expands or tests, so
+    # that a macro no code uses (one a header adds) does not count; gcc's
+    # diagnostics depend only on those, except -Wunused-macros (W=2),
+    # which reads every definition: then all of them (-dD).
+    return new + ["-E", "-P", "-dD" if "-Wunused-macros" in new else "-dU", "-o", tmp_out]
 
 
 def load_index(out):
@@ -189,7 +193,11 @@ def tokens_hash(out, src, c, depdir):
             # Trailing blanks only: indentation is what
             # -Wmisleading-indentation reads.
             line = line.rstrip()
-            if line.startswith((b"#define ", b"#undef ")):
+            if line.startswith(b"#undef "):
+                # A macro tested while undefined (-dU) or an #undef: what
+                # it changes is in the tokens.
+                continue
+            if line.startswith(b"#define "):
                 # Where a macro is defined does not matter, what it is
                 # does: gcc warns differently on code from a macro.  An
                 # empty one (an include guard: a new header has one)
