@@ -2,9 +2,9 @@
 /// The VFIO core treats struct kvm as opaque: no <linux/kvm_host.h>.
 ///
 /// Two KVM implementations on one host lay out struct kvm differently;
-/// the VFIO core holds a VM through the VM file and hands the struct kvm
-/// pointer to the drivers (vfio-ap, zPCI, GVT-g), which know which
-/// implementation they serve.
+/// the VFIO core holds a VM through KVM's VM reference file and hands
+/// the struct kvm pointer to the drivers (vfio-ap, zPCI, GVT-g), which
+/// know which implementation they serve.
 ///
 // prefilter: kvm_host\.h
 // Confidence: High

@@ -22,14 +22,21 @@ init (tests/runtime/init.c), and check:
   s390   the series tip boots, nothing WARNs, /proc/cpuinfo has no "sae",
          kvm.ko refuses to load without SIE (ENODEV); KUnit passes
   x86_64 on a KASAN and kmemleak kernel of the series tip with kvm_amd
-         (TCG's SVM) and vfio-pci in no-IOMMU mode on QEMU's pci-testdev,
-         tests/runtime/vfio-kvm.c: VFIO keeps the VM, and kvm_amd, alive
-         while it holds the VM, whichever file is closed first, the VM is
-         destroyed after the last close, nothing leaks or splats
+         (TCG's SVM), vfio-pci in no-IOMMU mode on QEMU's pci-testdev and
+         an mdev of the mtty sample (the cdev path, bound to iommufd),
+         tests/runtime/vfio-kvm.c: the KVM-VFIO device and VFIO keep the
+         VM, and kvm_amd, alive through KVM's VM reference file while they
+         use the VM, whichever file is closed first, with exact reference
+         counts; a second cdev bind
+         fails and changes nothing; the VM is destroyed after the last
+         close, nothing leaks or splats.  The same binary on the base must
+         fail exactly the checks the base is known to fail (base_fails)
   break  the same checks fail on a kernel whose KVM does not initialise
          (arm64 tip booted with kvm-arm.mode=none), and the VFIO checks on
-         an x86_64 tip whose VFIO does not hold the VM
-         (tests/runtime/break-vfio-kvm-ref.patch): the tests can fail
+         x86_64 tips whose VFIO does not hold the VM reference file
+         (tests/runtime/break-vfio-kvm-ref.patch), or whose reference file
+         does not hold the VM (tests/runtime/break-kvm-vfio-ref.patch): the
+         tests can fail
 
 Kernels and selftests are kept per commit and configuration in
 build/runtime-cache, so a rerun only boots.  Console logs of every boot are
@@ -512,6 +519,64 @@ step_tap() {
 		on && /^(not )?ok [0-9]+ / { st = /^not/ ? "fail" : "ok"; sub(/^(not )?ok [0-9]+ /, ""); print st, $0 }' "$1"
 }
 
+# failing_checks LOG: the checks vfio-kvm failed in LOG, without their
+# trailing " (detail)" (the measured value).
+failing_checks() {
+	step_tap "$1" vfio-kvm | sed -n -E 's/^fail //; T; s/ \([^(]*\)$//; p'
+}
+
+# break_check NAME LOG CHECK...: every CHECK failed in LOG (a broken kernel
+# may fail more: what follows a use after free is not the test's to say).
+break_check() {
+	local name=$1 log=$2 c nfail=0 failed
+	shift 2
+	failed=$(failing_checks "$log")
+	for c in "$@"; do
+		grep -qxF "$c" <<<"$failed" && nfail=$((nfail + 1))
+	done
+	if [ "$nfail" = $# ]; then
+		t_ok "break check: $name is caught (the $nfail checks of it fail)"
+	else
+		{
+			echo "expected to fail:"; printf '  %s\n' "$@"
+			grep -E '^(not )?ok [0-9]+ |Bail out' "$log" || true
+		} >"$LOGS/evidence.txt"
+		t_fail "break check: $name is caught (only $nfail of the $# checks of it fail)" "$LOGS/evidence.txt"
+	fi
+}
+
+# The checks the base fails, by design (measured: exactly these, and
+# nothing splats, since vfio-kvm does not try an rmmod that would succeed
+# under a live VM).  There VFIO held struct kvm and kvm.ko
+# (symbol_get(kvm_put_kvm)), and no file of kvm_amd: every count that
+# includes the VM reference file is one lower, nothing holds kvm_amd once
+# the VM's own files are closed (so rmmod would remove it under the VM),
+# and a second cdev bind drops the first opener's reference (the VM dies
+# while the device is bound) or replaces and leaks it (the VM never dies).
+base_fails() {
+	local o
+	local vm="kvm_amd's reference count is 4, from /dev/kvm, the VM, the KVM-VFIO device and its VM reference file"
+	local vfio="kvm_amd's reference count is 1, from the VM reference file that VFIO holds"
+	local kv="kvm_amd's reference count is 2, from the KVM-VFIO device and its VM reference file"
+	local rm="rmmod kvm_amd fails with EAGAIN while VFIO holds the VM"
+	o="VM and KVM-VFIO device closed before the VFIO device"
+	printf '%s\n' "$o: $vm" "$o: $vm" "$o: $vfio" "$o: $rm"
+	o="VFIO device closed before the VM"
+	printf '%s\n' "$o: $vm" "$o: $vm"
+	o="group deleted from the KVM-VFIO device, then VM first"
+	printf '%s\n' "$o: $vm" "$o: $vm" "$o: $vfio" "$o: $rm"
+	o="VM fd closed before the group is added"
+	printf '%s\n' "$o: $vm" "$o: $kv" "$o: $kv" "$o: $vfio" "$o: $rm"
+	o="cdev bound to iommufd, VM closed first"
+	printf '%s\n' "$o: $vm" "$o: $vfio" "$o: $rm"
+	o="second bind of the cdev, its fd linked to no VM"
+	printf '%s\n' "$o: $vm" "$o: the first bind still keeps its VM alive" "$o: $vfio" \
+		"$o: closing the second fd leaves the VM to the first" "$o: $rm"
+	o="second bind of the cdev, its fd linked to another VM"
+	printf '%s\n' "$o: kvm_amd's reference count is 7, from /dev/kvm, two VMs, their KVM-VFIO devices and VM reference files" \
+		"$o: $vm" "$o: $vfio" "$o: $rm" "$o: the VM is destroyed after the last close"
+}
+
 x86_64_tests() {
 	local k log=$LOGS/x86_64-tip.log st rest
 	k=$(kernel x86_64 tip) || exit
@@ -535,29 +600,59 @@ x86_64_tests() {
 		t_fail "x86_64 tip: vfio-kvm ran to the end and passed" "$LOGS/evidence.txt"
 	fi
 
+	# The same binary on the base: it must fail exactly the checks of
+	# base_fails, which shows that the test tells the two apart (anything
+	# else failing there is a bug of the test).
+	local want got n
+	k=$(kernel x86_64 base) || exit
+	x86_64_run base "$k"
+	log=$LOGS/x86_64-base.log
+	want=$(base_fails | sort)
+	got=$(failing_checks "$log" | sort)
+	n=$(grep -c . <<<"$want")
+	if grep -q 'ksa-init: # run vfio-kvm:' "$log" && [ "$got" = "$want" ]; then
+		t_ok "x86_64 base: vfio-kvm fails exactly the $n checks the base is expected to fail (nothing holds kvm_amd under a VM that only VFIO holds; a second cdev bind drops or leaks the first one's reference)"
+	else
+		{
+			echo "--- expected to fail on the base, +++ failed"
+			diff <(echo "$want") <(echo "$got") || true
+			grep -E 'Bail out|ksa-init: (not )?ok' "$log" || true
+		} >"$LOGS/evidence.txt"
+		t_fail "x86_64 base: vfio-kvm fails exactly the $n checks the base is expected to fail" "$LOGS/evidence.txt"
+	fi
+	# The test must not make the base crash either (see expect_pinned in
+	# vfio-kvm.c: the removal it does not try there would).
+	boot_checks "x86_64 base" "$log"
+
 	if [ "$break_check" = 1 ]; then
 		# The tip with VFIO not holding the VM file: the test must see it.
+		local o want_vfio=() want_kvm=()
 		commit[broken-vfio]=$(am_onto "${commit[tip]}" "$TD/break-vfio-kvm-ref.patch") || exit
 		k=$(kernel x86_64 broken-vfio) || exit
 		x86_64_run broken-vfio "$k"
 		# Where VFIO alone holds the VM, the checks of that must fail.
-		local o c nfail=0 want=() failed
 		for o in "VM and KVM-VFIO device closed before the VFIO device" \
 			"group deleted from the KVM-VFIO device, then VM first"; do
-			want+=("$o: the VFIO device keeps the VM alive"
+			want_vfio+=("$o: the VFIO device keeps the VM alive"
 				"$o: rmmod kvm_amd fails with EAGAIN while VFIO holds the VM")
 		done
-		failed=$(step_tap "$LOGS/x86_64-broken-vfio.log" vfio-kvm | sed -n -E 's/^fail //; T; s/ \([^(]*\)$//; p')
-		for c in "${want[@]}"; do
-			grep -qxF "$c" <<<"$failed" && nfail=$((nfail + 1))
+		want_vfio+=("cdev bound to iommufd, VM closed first: the bound cdev keeps the VM alive")
+		break_check "a VFIO that does not hold the VM" "$LOGS/x86_64-broken-vfio.log" "${want_vfio[@]}"
+
+		# The tip whose VM reference file (what the KVM-VFIO device hands
+		# to VFIO) pins kvm_amd but not the VM: the counts stay right, only
+		# the VM's life shows it.
+		commit[broken-kvm]=$(am_onto "${commit[tip]}" "$TD/break-kvm-vfio-ref.patch") || exit
+		k=$(kernel x86_64 broken-kvm) || exit
+		x86_64_run broken-kvm "$k"
+		want_kvm=()
+		for o in "VM and KVM-VFIO device closed before the VFIO device" \
+			"group deleted from the KVM-VFIO device, then VM first" \
+			"VM fd closed before the group is added"; do
+			want_kvm+=("$o: the VFIO device keeps the VM alive")
 		done
-		if [ "$nfail" = ${#want[@]} ]; then
-			t_ok "break check: a VFIO that does not hold the VM is caught (the $nfail checks of VFIO's hold fail)"
-		else
-			grep -E '^(not )?ok [0-9]+ |Bail out' "$LOGS/x86_64-broken-vfio.log" >"$LOGS/evidence.txt" || true
-			t_fail "break check: a VFIO that does not hold the VM is caught (only $nfail of the ${#want[@]} checks of VFIO's hold fail)" \
-				"$LOGS/evidence.txt"
-		fi
+		want_kvm+=("cdev bound to iommufd, VM closed first: the bound cdev keeps the VM alive")
+		break_check "a VM reference file that does not hold the VM" "$LOGS/x86_64-broken-kvm.log" "${want_kvm[@]}"
 	fi
 }
 

@@ -7,14 +7,27 @@
  *   vfio-kvm MODULE-DIR
  *
  * It loads the modules from MODULE-DIR, binds vfio-pci (no-IOMMU mode) to
- * QEMU's pci-testdev, and then, three times: creates a VM and its KVM-VFIO
- * device, adds the VFIO group to that device, opens the VFIO device (which
- * makes VFIO take its reference to the VM) and closes everything in one of
- * three orders.  Each time the VM, seen through its debugfs directory and
- * the reference count of kvm_amd, must stay alive exactly as long as one of
- * the files holds it, removing kvm_amd must fail with EAGAIN while it does
- * and succeed afterwards.  kmemleak must then report nothing, and must
- * report the leaks of its sample module (so that it is seen to work).
+ * QEMU's pci-testdev and creates an mdev of the mtty sample (whose VFIO
+ * device has a cdev: v7.1.8 gives no-IOMMU devices none).  Then, once per
+ * scenario, it creates VMs and their KVM-VFIO devices, links VFIO files to
+ * them, opens the VFIO device (through its group, or by binding its cdev to
+ * iommufd: either makes VFIO take its reference to the VM) and closes the
+ * files in the scenario's order.  At every stage the reference count of
+ * kvm_amd must be exactly the number of files that hold it (the /dev/kvm,
+ * VM and KVM-VFIO device files each hold their module while they live, and
+ * so does the VM reference file that the KVM-VFIO device creates and VFIO
+ * holds while a device uses the VM),
+ * the VM, seen through its debugfs directory, must live exactly as long as
+ * a file holds it, and removing kvm_amd must fail with EAGAIN while one
+ * does and succeed afterwards.  The last two scenarios bind the cdev a
+ * second time while it is bound, which must fail and change nothing.
+ * kmemleak must then report nothing, and must report the leaks of its
+ * sample module (so that it is seen to work).
+ *
+ * The same binary runs on the base kernel, which is expected to fail the
+ * checks that count or need the VM reference file (VFIO held struct kvm and
+ * kvm.ko there, so nothing held kvm_amd once the VM's own files were
+ * closed) and the second bind (see tests/runtime.sh).
  *
  * Output is TAP; the exit status is 0 when every test passed.
  */
@@ -43,13 +56,27 @@
 #define KVM_DEV_VFIO_FILE_DEL	KVM_DEV_VFIO_GROUP_DEL
 #endif
 
+/* The device cdev's iommufd binding (Linux 6.6), missing in older headers. */
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+struct vfio_device_bind_iommufd {
+	__u32		argsz;
+	__u32		flags;
+	__s32		iommufd;
+	__u32		out_devid;
+	__aligned_u64	token_uuid_ptr;
+};
+#define VFIO_DEVICE_BIND_IOMMUFD	_IO(VFIO_TYPE, VFIO_BASE + 18)
+#endif
+
+#define MTTY_UUID	"83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
+
 #define TESTDEV_VENDOR	"0x1b36"	/* Red Hat, QEMU's pci-testdev */
 #define TESTDEV_DEVICE	"0x0005"
 #define DEBUGFS		"/sys/kernel/debug"
 
 static int tests, failed;
 static const char *moddir;
-static char bdf[256], group_path[300];
+static char bdf[256], group_path[300], cdev_path[300];
 
 static void ok(bool pass, const char *fmt, ...)
 {
@@ -178,9 +205,12 @@ static void setup(void)
 		{ "kvm.ko", "" },
 		{ "ccp.ko", "" },
 		{ "kvm-amd.ko", "" },
+		{ "iommufd.ko", "" },
 		{ "vfio.ko", "enable_unsafe_noiommu_mode=1" },
 		{ "vfio-pci-core.ko", "" },
 		{ "vfio-pci.ko", "" },
+		{ "mdev.ko", "" },
+		{ "mtty.ko", "" },
 	};
 	char path[512], buf[64], link[256];
 	struct dirent *de;
@@ -196,7 +226,7 @@ static void setup(void)
 		if (ret)
 			bail("loading %s: %s", mods[i].file, strerror(-ret));
 	}
-	diag("loaded irqbypass, kvm, ccp, kvm_amd, vfio (no-IOMMU mode), vfio-pci");
+	diag("loaded irqbypass, kvm, ccp, kvm_amd, iommufd, vfio (no-IOMMU mode), vfio-pci, mdev, mtty");
 
 	d = opendir("/sys/bus/pci/devices");
 	if (!d)
@@ -232,6 +262,34 @@ static void setup(void)
 	if (!within_2s(group_path, true))
 		bail("%s did not appear", group_path);
 	diag("pci-testdev %s bound to vfio-pci, group %s", bdf, group_path);
+
+	/* An mtty mdev: a VFIO device with a cdev that binds to iommufd. */
+	ret = -ENOENT;
+	d = opendir("/sys/class/mdev_bus");
+	while (d && (de = readdir(d))) {
+		snprintf(path, sizeof(path),
+			 "/sys/class/mdev_bus/%s/mdev_supported_types/mtty-1/create", de->d_name);
+		if (exists(path)) {
+			ret = write_file(path, MTTY_UUID);
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	if (ret)
+		bail("creating an mtty mdev: %s", strerror(-ret));
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vfio-dev", MTTY_UUID);
+	d = opendir(path);
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			snprintf(cdev_path, sizeof(cdev_path), "/dev/vfio/devices/%s", de->d_name);
+	if (d)
+		closedir(d);
+	if (!cdev_path[0])
+		bail("%s: no VFIO device of the mdev", path);
+	if (!within_2s(cdev_path, true))
+		bail("%s did not appear", cdev_path);
+	diag("mtty mdev %s, VFIO device cdev %s", MTTY_UUID, cdev_path);
 }
 
 /* After a removal of kvm_amd, so that the next test has /dev/kvm. */
@@ -243,97 +301,294 @@ static void reload_kvm_amd(void)
 		bail("loading kvm-amd.ko again: %s", strerror(-ret));
 }
 
-/* Removing kvm_amd must fail while HOLDER keeps the VM. */
+/*
+ * Removing kvm_amd must fail while HOLDER keeps the VM.  Where nothing
+ * holds kvm_amd (the base: there VFIO pinned kvm.ko only), the removal is
+ * not tried, but fails the check: it would succeed under the live VM, whose
+ * destruction then uses what kvm_amd's removal freed (on v7.1.8, a KASAN
+ * use-after-free of the VM's debugfs dentry in kvm_put_kvm(), then a NULL
+ * pointer dereference that leaves the kernel unusable for the rest of the
+ * test).
+ */
 static void expect_pinned(const char *what, const char *holder)
 {
-	int ret = unload("kvm_amd");
+	int n = refcnt("kvm_amd"), ret;
 
+	if (n == 0) {
+		ok(false, "%s: rmmod kvm_amd fails with EAGAIN while %s (not tried: refcnt 0, it would remove kvm_amd under the VM)",
+		   what, holder);
+		return;
+	}
+	ret = unload("kvm_amd");
 	ok(ret == -EAGAIN, "%s: rmmod kvm_amd fails with EAGAIN while %s (%s)",
 	   what, holder, strerror(-ret));
 	if (!ret)
 		reload_kvm_amd();
 }
 
-enum order { VM_FIRST, DEVICE_FIRST, FILE_DEL };
+/*
+ * The files that hold kvm_amd while a VM with a KVM-VFIO device is open,
+ * and once only VFIO holds the VM.
+ */
+#define HELD_BY_VM	"/dev/kvm, the VM, the KVM-VFIO device and its VM reference file"
+#define HELD_BY_VFIO	"the VM reference file that VFIO holds"
+
+/* kvm_amd is held by exactly WANT files, the ones HOLDERS names. */
+static void expect_count(const char *what, int want, const char *holders)
+{
+	int n = refcnt("kvm_amd");
+
+	ok(n == want, "%s: kvm_amd's reference count is %d, from %s (refcnt %d)",
+	   what, want, holders, n);
+}
+
+/* The end of every scenario: nothing holds the VM or kvm_amd any more. */
+static void expect_released(const char *what, const char *dir)
+{
+	int ret;
+
+	ok(gone(dir), "%s: the VM is destroyed after the last close", what);
+	expect_count(what, 0, "nothing");
+	ret = unload("kvm_amd");
+	ok(!ret, "%s: rmmod kvm_amd succeeds afterwards (%s)", what, strerror(-ret));
+	if (!ret)
+		reload_kvm_amd();
+}
+
+struct vm {
+	int fd, dev;
+	char dir[128];
+};
+
+/* A VM and its KVM-VFIO device. */
+static void create_vm(const char *what, int kvm, struct vm *vm)
+{
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+
+	vm->fd = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		bail("KVM_CREATE_VM: %s", strerror(errno));
+	snprintf(vm->dir, sizeof(vm->dir), DEBUGFS "/kvm/%d-%d", getpid(), vm->fd);
+	ok(exists(vm->dir), "%s: the VM has its debugfs directory", what);
+	if (ioctl(vm->fd, KVM_CREATE_DEVICE, &cd))
+		bail("KVM_CREATE_DEVICE(KVM_DEV_TYPE_VFIO): %s", strerror(errno));
+	vm->dev = cd.fd;
+}
+
+/* KVM_DEV_VFIO_FILE_ADD or _DEL of the VFIO file FD on the KVM-VFIO device. */
+static int file_attr(int dev, unsigned int op, int fd)
+{
+	struct kvm_device_attr attr = {
+		.group = KVM_DEV_VFIO_FILE, .attr = op, .addr = (unsigned long)&fd,
+	};
+
+	return ioctl(dev, KVM_SET_DEVICE_ATTR, &attr) ? -errno : 0;
+}
+
+static int open_kvm(void)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (kvm < 0)
+		bail("/dev/kvm: %s", strerror(errno));
+	return kvm;
+}
+
+/* The no-IOMMU group of the pci-testdev, in its container. */
+static void open_group(int *container, int *group)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+
+	*container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	*group = open(group_path, O_RDWR | O_CLOEXEC);
+	if (*container < 0 || *group < 0)
+		bail("opening /dev/vfio/vfio and %s: %s", group_path, strerror(errno));
+	if (ioctl(*group, VFIO_GROUP_GET_STATUS, &status) || !(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		bail("%s is not viable", group_path);
+	if (ioctl(*group, VFIO_GROUP_SET_CONTAINER, container) ||
+	    ioctl(*container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU))
+		bail("no-IOMMU container: %s", strerror(errno));
+}
+
+static int open_device(int group)
+{
+	int device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+
+	if (device < 0)
+		bail("VFIO_GROUP_GET_DEVICE_FD %s: %s", bdf, strerror(errno));
+	return device;
+}
+
+enum order { VM_FIRST, DEVICE_FIRST, FILE_DEL, VM_CLOSED_EARLY };
 static const char *const order_name[] = {
 	[VM_FIRST]	= "VM and KVM-VFIO device closed before the VFIO device",
 	[DEVICE_FIRST]	= "VFIO device closed before the VM",
 	[FILE_DEL]	= "group deleted from the KVM-VFIO device, then VM first",
+	[VM_CLOSED_EARLY] = "VM fd closed before the group is added",
 };
 
+/* The group path, in one of four orders. */
 static void lifetime(enum order order)
 {
-	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
-	struct kvm_device_attr attr = { .group = KVM_DEV_VFIO_FILE };
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	int container, group, kvm, vm, dev, device, ret, before;
 	const char *what = order_name[order];
-	char dir[128];
+	int container, group, kvm, device;
+	struct vm vm;
 
 	diag("%s", what);
-	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	group = open(group_path, O_RDWR | O_CLOEXEC);
-	if (container < 0 || group < 0)
-		bail("opening /dev/vfio/vfio and %s: %s", group_path, strerror(errno));
-	if (ioctl(group, VFIO_GROUP_GET_STATUS, &status) || !(status.flags & VFIO_GROUP_FLAGS_VIABLE))
-		bail("%s is not viable", group_path);
-	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) ||
-	    ioctl(container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU))
-		bail("no-IOMMU container: %s", strerror(errno));
+	open_group(&container, &group);
+	kvm = open_kvm();
+	expect_count(what, 1, "/dev/kvm");
+	create_vm(what, kvm, &vm);
+	expect_count(what, 4, HELD_BY_VM);
 
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		bail("/dev/kvm: %s", strerror(errno));
-	before = refcnt("kvm_amd");
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0)
-		bail("KVM_CREATE_VM: %s", strerror(errno));
-	snprintf(dir, sizeof(dir), DEBUGFS "/kvm/%d-%d", getpid(), vm);
-	ok(exists(dir), "%s: the VM has its debugfs directory %s", what, dir);
-	if (ioctl(vm, KVM_CREATE_DEVICE, &cd))
-		bail("KVM_CREATE_DEVICE(KVM_DEV_TYPE_VFIO): %s", strerror(errno));
-	dev = cd.fd;
-	attr.attr = KVM_DEV_VFIO_FILE_ADD;
-	attr.addr = (unsigned long)&group;
-	ok(!ioctl(dev, KVM_SET_DEVICE_ATTR, &attr), "%s: KVM_DEV_VFIO_FILE_ADD of the group", what);
-	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
-	if (device < 0)
-		bail("VFIO_GROUP_GET_DEVICE_FD %s: %s", bdf, strerror(errno));
-	ok(refcnt("kvm_amd") > before, "%s: the VM holds kvm_amd (refcnt %d, %d before it)",
-	   what, refcnt("kvm_amd"), before);
+	if (order == VM_CLOSED_EARLY) {
+		/*
+		 * The KVM-VFIO device must hold the VM's reference file itself:
+		 * VFIO takes its reference from it when the device is opened
+		 * below, after the VM file is gone.
+		 */
+		close(vm.fd);
+		close(kvm);
+		ok(exists(vm.dir), "%s: the KVM-VFIO device keeps the VM alive", what);
+		expect_count(what, 2, "the KVM-VFIO device and its VM reference file");
+	}
+	ok(!file_attr(vm.dev, KVM_DEV_VFIO_FILE_ADD, group), "%s: KVM_DEV_VFIO_FILE_ADD of the group", what);
+	device = open_device(group);
 
 	switch (order) {
+	case VM_CLOSED_EARLY:
+		expect_count(what, 2, "the KVM-VFIO device and its VM reference file");
+		close(vm.dev);
+		ok(exists(vm.dir), "%s: the VFIO device keeps the VM alive", what);
+		expect_count(what, 1, HELD_BY_VFIO);
+		expect_pinned(what, "VFIO holds the VM");
+		close(device);
+		break;
 	case FILE_DEL:
-		attr.attr = KVM_DEV_VFIO_FILE_DEL;
-		ok(!ioctl(dev, KVM_SET_DEVICE_ATTR, &attr), "%s: KVM_DEV_VFIO_FILE_DEL of the group", what);
+		ok(!file_attr(vm.dev, KVM_DEV_VFIO_FILE_DEL, group), "%s: KVM_DEV_VFIO_FILE_DEL of the group", what);
 		/* fall through */
 	case VM_FIRST:
-		close(vm);
-		close(dev);
+		expect_count(what, 4, HELD_BY_VM);
+		close(vm.fd);
+		close(vm.dev);
 		close(kvm);
-		ok(exists(dir), "%s: the VFIO device keeps the VM alive", what);
+		ok(exists(vm.dir), "%s: the VFIO device keeps the VM alive", what);
+		expect_count(what, 1, HELD_BY_VFIO);
 		expect_pinned(what, "VFIO holds the VM");
 		close(device);
 		break;
 	case DEVICE_FIRST:
 		close(device);
-		ok(exists(dir), "%s: the VM lives on without the VFIO device", what);
+		ok(exists(vm.dir), "%s: the VM lives on without the VFIO device", what);
+		expect_count(what, 4, HELD_BY_VM);
 		expect_pinned(what, "the VM is open");
-		close(dev);
-		ok(exists(dir), "%s: the VM fd keeps the VM alive", what);
-		close(vm);
+		close(vm.dev);
+		ok(exists(vm.dir), "%s: the VM fd keeps the VM alive", what);
+		expect_count(what, 2, "/dev/kvm and the VM");
+		close(vm.fd);
 		close(kvm);
 		break;
 	}
-	ok(gone(dir), "%s: the VM is destroyed after the last close", what);
-	ok(refcnt("kvm_amd") == 0, "%s: kvm_amd is no longer held (refcnt %d)", what, refcnt("kvm_amd"));
+	expect_released(what, vm.dir);
 	close(group);
 	close(container);
+}
 
-	ret = unload("kvm_amd");
-	ok(!ret, "%s: rmmod kvm_amd succeeds afterwards (%s)", what, strerror(-ret));
-	if (!ret)
-		reload_kvm_amd();
+static int open_cdev(void)
+{
+	int fd = open(cdev_path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		bail("%s: %s", cdev_path, strerror(errno));
+	return fd;
+}
+
+/* VFIO_DEVICE_BIND_IOMMUFD of a cdev fd to a new iommufd, kept in *IOMMUFD. */
+static int bind_iommufd(int device, int *iommufd)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+
+	*iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (*iommufd < 0)
+		bail("/dev/iommu: %s", strerror(errno));
+	bind.iommufd = *iommufd;
+	return ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &bind) ? -errno : 0;
+}
+
+/* The cdev path: the device is opened by binding its cdev to iommufd. */
+static void lifetime_cdev(void)
+{
+	const char *what = "cdev bound to iommufd, VM closed first";
+	int kvm, device, iommufd, ret;
+	struct vm vm;
+
+	diag("%s", what);
+	kvm = open_kvm();
+	create_vm(what, kvm, &vm);
+	device = open_cdev();
+	ok(!file_attr(vm.dev, KVM_DEV_VFIO_FILE_ADD, device), "%s: KVM_DEV_VFIO_FILE_ADD of the cdev fd", what);
+	ret = bind_iommufd(device, &iommufd);
+	ok(!ret, "%s: VFIO_DEVICE_BIND_IOMMUFD (%s)", what, strerror(-ret));
+	expect_count(what, 4, HELD_BY_VM);
+	close(vm.fd);
+	close(vm.dev);
+	close(kvm);
+	ok(exists(vm.dir), "%s: the bound cdev keeps the VM alive", what);
+	expect_count(what, 1, HELD_BY_VFIO);
+	expect_pinned(what, "VFIO holds the VM");
+	close(device);
+	close(iommufd);
+	expect_released(what, vm.dir);
+}
+
+/*
+ * A second VFIO_DEVICE_BIND_IOMMUFD while the device is bound through
+ * another fd of its cdev must fail and leave the first opener's VM
+ * reference alone: neither drop it (the second fd linked to no VM) nor
+ * replace it (the second fd linked to a VM of its own).
+ */
+static void double_bind(bool second_vm)
+{
+	const char *what = second_vm ?
+		"second bind of the cdev, its fd linked to another VM" :
+		"second bind of the cdev, its fd linked to no VM";
+	int kvm, first, second, iommufd1, iommufd2, ret;
+	struct vm vm1, vm2;
+
+	diag("%s", what);
+	kvm = open_kvm();
+	create_vm(what, kvm, &vm1);
+	first = open_cdev();
+	second = open_cdev();
+	ok(!file_attr(vm1.dev, KVM_DEV_VFIO_FILE_ADD, first), "%s: KVM_DEV_VFIO_FILE_ADD of the first fd", what);
+	ret = bind_iommufd(first, &iommufd1);
+	ok(!ret, "%s: the first bind succeeds (%s)", what, strerror(-ret));
+	if (second_vm) {
+		create_vm(what, kvm, &vm2);
+		ok(!file_attr(vm2.dev, KVM_DEV_VFIO_FILE_ADD, second),
+		   "%s: KVM_DEV_VFIO_FILE_ADD of the second fd to the second VM", what);
+		expect_count(what, 7, "/dev/kvm, two VMs, their KVM-VFIO devices and VM reference files");
+	}
+	ret = bind_iommufd(second, &iommufd2);
+	ok(ret == -EINVAL, "%s: the second bind fails with EINVAL (%s)", what, strerror(-ret));
+	if (second_vm) {
+		close(vm2.fd);
+		close(vm2.dev);
+		ok(gone(vm2.dir), "%s: the second VM is destroyed when its files close", what);
+	}
+	expect_count(what, 4, HELD_BY_VM);
+	close(vm1.fd);
+	close(vm1.dev);
+	close(kvm);
+	ok(exists(vm1.dir), "%s: the first bind still keeps its VM alive", what);
+	expect_count(what, 1, HELD_BY_VFIO);
+	close(second);
+	close(iommufd2);
+	ok(exists(vm1.dir), "%s: closing the second fd leaves the VM to the first", what);
+	expect_pinned(what, "VFIO holds the VM");
+	close(first);
+	close(iommufd1);
+	expect_released(what, vm1.dir);
 }
 
 /*
@@ -405,6 +660,11 @@ int main(int argc, char **argv)
 	lifetime(VM_FIRST);
 	lifetime(DEVICE_FIRST);
 	lifetime(FILE_DEL);
+	lifetime(VM_CLOSED_EARLY);
+	lifetime_cdev();
+	/* Last: on a kernel with the bug they leave a VM that never goes. */
+	double_bind(false);
+	double_bind(true);
 
 	ret = kmemleak_report(report, sizeof(report));
 	ok(!ret && !report[0], "kmemleak reports no leak (%s)",
