@@ -419,6 +419,21 @@ static int open_device(int group)
 	return device;
 }
 
+/*
+ * Close the VM, its KVM-VFIO device and /dev/kvm while the VFIO device is
+ * open: HOLDER, the open VFIO device, alone must keep the VM and kvm_amd.
+ */
+static void close_all_but_device(const char *what, struct vm *vm, int kvm, const char *holder)
+{
+	expect_count(what, 4, HELD_BY_VM);
+	close(vm->fd);
+	close(vm->dev);
+	close(kvm);
+	ok(exists(vm->dir), "%s: %s keeps the VM alive", what, holder);
+	expect_count(what, 1, HELD_BY_VFIO);
+	expect_pinned(what, "VFIO holds the VM");
+}
+
 enum order { VM_FIRST, DEVICE_FIRST, FILE_DEL, VM_CLOSED_EARLY };
 static const char *const order_name[] = {
 	[VM_FIRST]	= "VM and KVM-VFIO device closed before the VFIO device",
@@ -468,13 +483,7 @@ static void lifetime(enum order order)
 		ok(!file_attr(vm.dev, KVM_DEV_VFIO_FILE_DEL, group), "%s: KVM_DEV_VFIO_FILE_DEL of the group", what);
 		/* fall through */
 	case VM_FIRST:
-		expect_count(what, 4, HELD_BY_VM);
-		close(vm.fd);
-		close(vm.dev);
-		close(kvm);
-		ok(exists(vm.dir), "%s: the VFIO device keeps the VM alive", what);
-		expect_count(what, 1, HELD_BY_VFIO);
-		expect_pinned(what, "VFIO holds the VM");
+		close_all_but_device(what, &vm, kvm, "the VFIO device");
 		close(device);
 		break;
 	case DEVICE_FIRST:
@@ -529,13 +538,7 @@ static void lifetime_cdev(void)
 	ok(!file_attr(vm.dev, KVM_DEV_VFIO_FILE_ADD, device), "%s: KVM_DEV_VFIO_FILE_ADD of the cdev fd", what);
 	ret = bind_iommufd(device, &iommufd);
 	ok(!ret, "%s: VFIO_DEVICE_BIND_IOMMUFD (%s)", what, strerror(-ret));
-	expect_count(what, 4, HELD_BY_VM);
-	close(vm.fd);
-	close(vm.dev);
-	close(kvm);
-	ok(exists(vm.dir), "%s: the bound cdev keeps the VM alive", what);
-	expect_count(what, 1, HELD_BY_VFIO);
-	expect_pinned(what, "VFIO holds the VM");
+	close_all_but_device(what, &vm, kvm, "the bound cdev");
 	close(device);
 	close(iommufd);
 	expect_released(what, vm.dir);
