@@ -18,11 +18,15 @@ Install what the tests need (scripts/setup.sh), then run, in order:
                  every step)
   verify-selftest  tests/verify-selftest.sh: verify-bisect catches a broken
                  and a warning patch at the right steps
-  runtime        tests/runtime.sh --arch arm64 --arch s390: arm64 KVM
+  runtime        tests/runtime.sh --suite arm64 --suite s390: arm64 KVM
                  selftests (base and tip compared), KUnit on arm64 and
                  s390, s390 boot checks under QEMU
-  runtime-vfio   tests/runtime.sh --arch x86_64: the lifetime of a VM that
+  runtime-vfio   tests/runtime.sh --suite x86_64: the lifetime of a VM that
                  VFIO uses, on a KASAN and kmemleak kernel under QEMU
+  clients        tests/runtime.sh --suite clients: real clients nobody here
+                 wrote (../shared/clients): kvmtool runs an arm64 guest on
+                 the base's and the tip's native KVM; QEMU's and kvmtool's
+                 header scripts give the same trees on both
 
 Each suite's result and time is printed; the last line sums them up as
 "N passed, N failed, N skipped".  KSA_BASE_TARBALL or KSA_BASE_GIT_TREE
@@ -103,14 +107,16 @@ suite series "$KSA_ROOT/tests/series.sh"
 if [ "$quick" = 0 ]; then
 	suite verify-bisect "$KSA_ROOT/scripts/verify-bisect.sh" --tier ci
 	suite verify-selftest "$KSA_ROOT/tests/verify-selftest.sh"
-	suite runtime "$KSA_ROOT/tests/runtime.sh" --arch arm64 --arch s390
-	suite runtime-vfio "$KSA_ROOT/tests/runtime.sh" --arch x86_64
+	suite runtime "$KSA_ROOT/tests/runtime.sh" --suite arm64 --suite s390
+	suite runtime-vfio "$KSA_ROOT/tests/runtime.sh" --suite x86_64
+	suite clients "$KSA_ROOT/tests/runtime.sh" --suite clients
 else
-	skip=$((skip + 4))
+	skip=$((skip + 5))
 	summary+=("verify-bisect    skipped (--quick): the per-patch kernel builds did not run")
 	summary+=("verify-selftest  skipped (--quick)")
 	summary+=("runtime          skipped (--quick): no kernel was built or booted")
 	summary+=("runtime-vfio     skipped (--quick): no kernel was built or booted")
+	summary+=("clients          skipped (--quick): no kernel was built or booted")
 fi
 
 printf '\n=== summary (%s)\n' "$(elapsed)"

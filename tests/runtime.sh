@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
 usage() {
 	cat <<USAGE
-Usage: $KSA_PROG [--arch arm64|s390|x86_64]... [--no-break-check]
+Usage: $KSA_PROG [--suite arm64|s390|x86_64|clients]... [--no-break-check]
 
 Build bootable kernels (tinyconfig + configs/ARCH-kvm.config +
 configs/boot-ARCH.config) with the test series tests/patches applied on top,
@@ -31,20 +31,31 @@ init (tests/runtime/init.c), and check:
          fails and changes nothing; the VM is destroyed after the last
          close, nothing leaks or splats.  The same binary on the base must
          fail exactly the checks the base is known to fail (base_fails)
+  clients  real clients nobody here wrote (../shared/clients): kvmtool,
+         built for arm64 against the KVM headers of the tree it runs on
+         (its util/update_headers.sh), runs an arm64 guest (the same kernel,
+         with tests/runtime/kvmtool-guest.c as init) on the base's and the
+         tip's native KVM, stopped through PSCI SYSTEM_OFF and SYSTEM_RESET;
+         QEMU's scripts/update-linux-headers.sh and kvmtool's
+         util/update_headers.sh give identical trees on the base and the tip
   break  the same checks fail on a kernel whose KVM does not initialise
          (arm64 tip booted with kvm-arm.mode=none), and the VFIO checks on
          x86_64 tips whose VFIO does not hold the VM reference file
          (tests/runtime/break-vfio-kvm-ref.patch), or whose reference file
-         does not hold the VM (tests/runtime/break-kvm-vfio-ref.patch): the
-         tests can fail
+         does not hold the VM (tests/runtime/break-kvm-vfio-ref.patch); the
+         clients checks on the arm64 tip without KVM, and the header
+         comparison on tips that add an #include to linux/kvm.h
+         (tests/runtime/break-kvm-h-include.patch) or move arm64's UAPI
+         asm/kvm.h (tests/runtime/break-arm64-kvm-h-move.patch): the tests
+         can fail
 
 Kernels and selftests are kept per commit and configuration in
 build/runtime-cache, so a rerun only boots.  Console logs of every boot are
 kept in build/runtime-logs.  The closing line is
 "runtime: N passed, N failed, N skipped".
 
-  --arch ARCH        only this architecture; repeat for more (default:
-                     arm64, s390 and x86_64)
+  --suite NAME       only this part; repeat for more (default: arm64,
+                     s390, x86_64 and clients); --arch NAME is the same
   --no-break-check   leave out the broken-kernel run
 
 The kernels are built in verify-bisect's work tree and build directories
@@ -54,7 +65,8 @@ what the test series changes is compiled again.
 
 Environment: KSA_RUNTIME_TREE (kernel work tree, default KSA_VERIFY_TREE or
 build/verify),
-KSA_RUNTIME_CACHE, KSA_RUNTIME_LOGS, KSA_OUT (build directories).
+KSA_RUNTIME_CACHE, KSA_RUNTIME_LOGS, KSA_OUT (build directories),
+KSA_CLIENTS (the third-party clients, default ../shared/clients).
 
 Exit codes: 0 everything passed, 1 a test failed, 2 bad usage, 3 the
 environment is missing something (run scripts/setup.sh).
@@ -65,16 +77,26 @@ arches=()
 break_check=1
 while [ $# -gt 0 ]; do
 	case $1 in
-	--arch)
-		[ $# -ge 2 ] || usage_error "--arch needs a value"
-		case $2 in arm64 | s390 | x86_64) arches+=("$2") ;; *) usage_error "--arch: arm64, s390 or x86_64, not '$2'" ;; esac
+	--suite | --arch)
+		[ $# -ge 2 ] || usage_error "$1 needs a value"
+		case $2 in arm64 | s390 | x86_64 | clients) arches+=("$2") ;;
+		*) usage_error "$1: arm64, s390, x86_64 or clients, not '$2'" ;; esac
 		shift 2 ;;
 	--no-break-check) break_check=0; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage_error "unknown argument '$1'" ;;
 	esac
 done
-[ ${#arches[@]} -gt 0 ] || arches=(arm64 s390 x86_64)
+[ ${#arches[@]} -gt 0 ] || arches=(arm64 s390 x86_64 clients)
+# The third-party clients (../shared/clients/README.md).
+CLIENTS=${KSA_CLIENTS:-$KSA_ROOT/../shared/clients}
+KVMTOOL_TAR=kvmtool-b48735e5.tar.xz
+QEMU_HDR=qemu-update-linux-headers.sh
+if [[ " ${arches[*]} " == *" clients "* ]]; then
+	for c in "$KVMTOOL_TAR" "$QEMU_HDR"; do
+		[ -f "$CLIENTS/$c" ] || die "$EX_ENV" "$CLIENTS/$c is missing (the clients suite's third-party clients): set KSA_CLIENTS"
+	done
+fi
 for c in python3:python3 timeout:coreutils ccache:ccache rsync:rsync flock:util-linux; do
 	need_cmd "$c"
 done
@@ -82,6 +104,9 @@ done
 for a in "${arches[@]}"; do
 	case $a in
 	arm64) need=(qemu-system-aarch64:qemu-system-arm aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu)
+		libc=/usr/aarch64-linux-gnu/lib/libc.a ;;
+	clients) need=(qemu-system-aarch64:qemu-system-arm aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu
+		aarch64-linux-gnu-ar:binutils-aarch64-linux-gnu make:make xz:xz-utils gcc:gcc)
 		libc=/usr/aarch64-linux-gnu/lib/libc.a ;;
 	s390) need=(qemu-system-s390x:qemu-system-misc s390x-linux-gnu-gcc:gcc-s390x-linux-gnu)
 		libc=/usr/s390x-linux-gnu/lib/libc.a ;;
@@ -91,11 +116,10 @@ for a in "${arches[@]}"; do
 	for c in "${need[@]}"; do need_cmd "$c"; done
 	[ -f "$libc" ] || die "$EX_ENV" "$libc is missing (the static C library for $a): run scripts/setup.sh"
 done
-
 # The kernels are built in verify-bisect's work tree and build directories
 # (lib.sh: arch_frags), so that the base and tip kernels verify-bisect has
 # built are only rebuilt where the test series or its options change them.
-RT=${KSA_RUNTIME_TREE:-${KSA_VERIFY_TREE:-$KSA_ROOT/build/verify}}
+RT=$(realpath -m "${KSA_RUNTIME_TREE:-${KSA_VERIFY_TREE:-$KSA_ROOT/build/verify}}")
 CACHE=${KSA_RUNTIME_CACHE:-$KSA_ROOT/build/runtime-cache}
 LOGS=${KSA_RUNTIME_LOGS:-$KSA_ROOT/build/runtime-logs}
 OUT=${KSA_OUT:-$KSA_ROOT/build/out}
@@ -196,6 +220,8 @@ kernel() {
 		set -e
 		mkdir -p "$dir.tmp/$(dirname "$(image_path "$a")")" "$dir.tmp/usr" "$dir.tmp/modules"
 		cp "$o/$(image_path "$a")" "$dir.tmp/$(image_path "$a")"
+		# kvmtool loads the uncompressed Image as its guest kernel.
+		[ "$a" != arm64 ] || cp "$o/arch/arm64/boot/Image" "$dir.tmp/arch/arm64/boot/Image"
 		cp "$o/.config" "$dir.tmp/.config"
 		cp "$o/usr/gen_init_cpio" "$dir.tmp/usr/"
 		sed 's/\.o$/.ko/' "$o/modules.order" | while read -r m; do cp "$o/$m" "$dir.tmp/modules/"; done
@@ -656,6 +682,352 @@ x86_64_tests() {
 	fi
 }
 
+# --- real clients: kvmtool on native arm64 KVM, the VMMs' header scripts --
+# The header scripts run in a second work tree, in the background while the
+# kernels boot in the foreground; the kernels are built in $RT.
+CT=$RT-clients
+
+# clients_key: what the cached outputs of the clients depend on besides the
+# kernel tree.
+clients_key() { cat "$CLIENTS/$KVMTOOL_TAR" "$CLIENTS/$QEMU_HDR" | sha256sum | cut -c1-12; }
+
+# ct_checkout COMMIT: the clients' work tree at COMMIT (made on first use).
+ct_checkout() {
+	if ! is_git_work_tree "$CT"; then
+		git --git-dir="$base_gitdir" worktree prune
+		git --git-dir="$base_gitdir" worktree add -q -f --detach "$CT" "$1" >&2 ||
+			die "$EX_ENV" "cannot make the work tree $CT: remove it and run again"
+	fi
+	hgit -C "$CT" am --abort >/dev/null 2>&1 || true
+	GIT_CEILING_DIRECTORIES=$(dirname "$CT") hgit -C "$CT" checkout -q -f --detach "$1" ||
+		die "$EX_FAIL" "cannot check out ${1:0:12} in $CT"
+}
+
+# ct_am_onto COMMIT PATCH...: the commit the patches make on top of COMMIT,
+# made in the clients' work tree (the break patches change UAPI headers
+# that most objects read: in $RT they would make the next build compile
+# them again).
+ct_am_onto() {
+	local onto=$1 p
+	shift
+	ct_checkout "$onto"
+	for p in "$@"; do
+		if ! GIT_CEILING_DIRECTORIES=$(dirname "$CT") ksa_am "$CT" "$p" >/dev/null 2>&1; then
+			hgit -C "$CT" am --abort >/dev/null 2>&1 || true
+			die "$EX_FAIL" "${p#"$KSA_ROOT"/} does not apply in $CT"
+		fi
+	done
+	hgit -C "$CT" rev-parse HEAD
+}
+
+# kvmtool_headers COMMIT: a kvmtool source tree whose KVM headers its own
+# util/update_headers.sh copied from COMMIT's kernel tree; the script's exit
+# status and output are beside it in rc and log.  Kept for the next run
+# only when the script succeeded (a failure is looked at again).
+kvmtool_headers() {
+	local c=$1 dir rc=0
+	dir=$CACHE/headers-kvmtool-${c:0:12}-$(clients_key)
+	echo "$dir" >>"$USED"
+	if [ ! -f "$dir/done" ]; then
+		ct_checkout "$c"
+		rm -rf "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		tar -xJf "$CLIENTS/$KVMTOOL_TAR" -C "$dir.tmp" || die "$EX_ENV" "cannot unpack $CLIENTS/$KVMTOOL_TAR"
+		[ -f "$dir.tmp/kvmtool/util/update_headers.sh" ] || die "$EX_ENV" "$KVMTOOL_TAR holds no kvmtool/util/update_headers.sh"
+		(cd "$dir.tmp/kvmtool" && sh util/update_headers.sh "$CT") >"$dir.tmp/log" 2>&1 || rc=$?
+		echo "$rc" >"$dir.tmp/rc"
+		[ "$rc" != 0 ] || touch "$dir.tmp/done"
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir"
+}
+
+# qemu_headers COMMIT: the output of QEMU's update-linux-headers.sh on
+# COMMIT's tree in out/, rc and log beside it; kept for the next run only
+# when the script succeeded.  Its temporary directory is inside, so that
+# an interrupted run leaves nothing in /tmp.
+qemu_headers() {
+	local c=$1 dir rc=0
+	dir=$CACHE/headers-qemu-${c:0:12}-$(clients_key)
+	echo "$dir" >>"$USED"
+	if [ ! -f "$dir/done" ]; then
+		ct_checkout "$c"
+		rm -rf "$dir.tmp"
+		mkdir -p "$dir.tmp/out" "$dir.tmp/tmp"
+		TMPDIR=$dir.tmp/tmp sh "$CLIENTS/$QEMU_HDR" "$CT" "$dir.tmp/out" >"$dir.tmp/log" 2>&1 || rc=$?
+		rm -rf "$dir.tmp/tmp"
+		echo "$rc" >"$dir.tmp/rc"
+		[ "$rc" != 0 ] || touch "$dir.tmp/done"
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir"
+}
+
+# libfdt COMMIT: libfdt.a and its headers for arm64, from the kernel's
+# scripts/dtc/libfdt (kvmtool's LIBFDT_DIR).
+libfdt() {
+	local dir src f
+	src=$CACHE/libfdt-src.tmp
+	rm -rf "$src"
+	mkdir -p "$src"
+	rgit archive "$1" scripts/dtc/libfdt | tar -x -C "$src" || die "$EX_FAIL" "cannot read scripts/dtc/libfdt of ${1:0:12}"
+	dir=$CACHE/libfdt-arm64-$(cat "$src"/scripts/dtc/libfdt/* <(aarch64-linux-gnu-gcc --version) | sha256sum | cut -c1-12)
+	echo "$dir" >>"$USED"
+	if [ ! -f "$dir/done" ]; then
+		rm -rf "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		cp "$src"/scripts/dtc/libfdt/*.h "$dir.tmp/"
+		for f in "$src"/scripts/dtc/libfdt/*.c; do
+			aarch64-linux-gnu-gcc -O2 -I"$dir.tmp" -c "$f" -o "$dir.tmp/$(basename "${f%.c}").o" >&2 ||
+				die "$EX_FAIL" "libfdt's $(basename "$f") does not build for arm64"
+		done
+		aarch64-linux-gnu-ar rcs "$dir.tmp/libfdt.a" "$dir.tmp"/*.o || die "$EX_FAIL" "cannot make libfdt.a"
+		touch "$dir.tmp/done"
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
+	fi
+	rm -rf "$src"
+	echo "$dir"
+}
+
+# lkvm HEADERS-DIR LIBFDT-DIR: lkvm-static for arm64, built from the kvmtool
+# tree of HEADERS-DIR (cached by the tree's content).
+lkvm() {
+	local tree=$1/kvmtool fdt=$2 out b t
+	local args=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- lkvm-static)
+	out=$CACHE/kvmtool-lkvm-$({
+		echo "${args[*]}"
+		(cd "$tree" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+		cat "$fdt/libfdt.a"
+		aarch64-linux-gnu-gcc --version | head -n 1
+	} | sha256sum | cut -c1-12)
+	echo "$out" >>"$USED"
+	if [ ! -x "$out" ]; then
+		say "building kvmtool (lkvm-static) for arm64" >&2
+		t=$(date +%s)
+		b=$OUT/kvmtool-arm64
+		rm -rf "$b"
+		mkdir -p "$b"
+		cp -a "$tree/." "$b/"
+		make -s -C "$b" LIBFDT_DIR="$fdt" -j"$(nproc)" "${args[@]}" >"$LOGS/build-kvmtool-arm64.log" 2>&1 ||
+			{ tail -n 30 "$LOGS/build-kvmtool-arm64.log" >&2; die "$EX_FAIL" "kvmtool does not build for arm64"; }
+		{ cp "$b/lkvm-static" "$out.tmp" && mv "$out.tmp" "$out"; } || die "$EX_FAIL" "cannot keep lkvm-static in $out"
+		say "built kvmtool in $(($(date +%s) - t)) s" >&2
+	fi
+	echo "$out"
+}
+
+# guest_initrd KERNEL-DIR STOP OUTPUT: the arm64 guest's initramfs, with
+# tests/runtime/kvmtool-guest.c as /init and STOP (off or reset) in /stop.
+guest_initrd() {
+	local kdir=$1 stop=$2 out=$3 init
+	init=$(static_bin arm64 kvmtool-guest) || exit
+	echo "$stop" >"$out.stop"
+	printf '%s\n' 'dir /dev 0755 0 0' 'nod /dev/console 0600 0 0 c 5 1' 'dir /proc 0755 0 0' \
+		'dir /sys 0755 0 0' "file /init $init 0755 0 0" "file /stop $out.stop 0644 0 0" >"$out.list"
+	"$kdir/usr/gen_init_cpio" -t 0 "$out.list" >"$out" || die "$EX_FAIL" "gen_init_cpio failed on $out.list"
+}
+
+# kvmtool_run LABEL KERNEL-DIR LKVM [CMDLINE...]: boot the host kernel,
+# whose init runs lkvm twice on the same kernel as guest: stopped through
+# PSCI SYSTEM_OFF, then SYSTEM_RESET.  The log is $LOGS/clients-LABEL.log.
+KVMTOOL_STOPS=(off reset)
+kvmtool_run() {
+	local label=$1 kdir=$2 lkvm=$3 init s files=() t
+	shift 3
+	init=$(init_bin arm64) || exit
+	: >"$LOGS/clients.plan"
+	for s in "${KVMTOOL_STOPS[@]}"; do
+		guest_initrd "$kdir" "$s" "$CACHE/initrd-guest-$s.cpio"
+		files+=("/guest/$s.cpio=$CACHE/initrd-guest-$s.cpio")
+		echo "run kvmtool-$s 300 /lkvm run --kernel /guest/Image --initrd /guest/$s.cpio --mem 256 --cpus 1" \
+			"--console serial --network mode=none --rng --params kunit.enable=0" >>"$LOGS/clients.plan"
+	done
+	initrd "$kdir" "$init" "$LOGS/clients.plan" "$CACHE/initrd-clients.cpio" "/lkvm=$lkvm" \
+		"/guest/Image=$kdir/arch/arm64/boot/Image" "${files[@]}"
+	say "booting the arm64 kernel ($label), kvmtool running it as its guest"
+	t=$(date +%s)
+	boot arm64 "$kdir" "$CACHE/initrd-clients.cpio" "$LOGS/clients-$label.log" 900 "$@"
+	say "arm64 clients $label: $(($(date +%s) - t)) s"
+}
+
+# run_section LOG NAME: what the console showed while the plan step NAME
+# ran, its result line included.
+run_section() {
+	awk -v step="ksa-init: # run $2:" 'index($0, step) { on = 1 } on { print }
+		on && /ksa-init: (not )?ok [0-9]+ / { exit }' "$1"
+}
+
+# kvmtool_results LABEL: "CHECK ok|fail" for every check of one boot, in
+# the same order on every kernel (so base and tip compare line by line).
+kvmtool_results() {
+	local log=$LOGS/clients-$1.log s sec want msg
+	for s in "${KVMTOOL_STOPS[@]}"; do
+		sec=$(run_section "$log" "kvmtool-$s")
+		case $s in
+		off) want="stopping with PSCI SYSTEM_OFF" msg="reboot: Power down" ;;
+		reset) want="stopping with PSCI SYSTEM_RESET" msg="reboot: Restarting system" ;;
+		esac
+		printf '%s %s\n' \
+			"$s:the-guest-prints-its-marker" "$(grep -q 'ksa-guest: hello from the arm64 guest' <<<"$sec" && echo ok || echo fail)" \
+			"$s:the-guest-finds-virtio-on-kvmtool's-PCI-bus" "$(grep -q "ksa-guest: ok kvmtool's virtio devices" <<<"$sec" && echo ok || echo fail)" \
+			"$s:the-guest-reads-kvmtool's-virtio-rng" "$(grep -q 'ksa-guest: ok reads 64 bytes' <<<"$sec" && echo ok || echo fail)" \
+			"$s:the-guest-stops-through-PSCI" "$(grep -qF "ksa-guest: $want" <<<"$sec" && grep -qF "$msg" <<<"$sec" && echo ok || echo fail)" \
+			"$s:kvmtool-ends-the-session-normally" "$(grep -q 'KVM session ended normally' <<<"$sec" && echo ok || echo fail)" \
+			"$s:kvmtool-reports-no-error-and-no-unhandled-exit" "$(grep -Eq ' (Error|Fatal|Warning): |KVM exit reason' <<<"$sec" && echo fail || echo ok)" \
+			"$s:kvmtool-exits-0" "$(grep -Eq "ksa-init: ok [0-9]+ kvmtool-$s\$" <<<"$sec" && echo ok || echo fail)"
+	done
+}
+
+# same_tree NAME A B: the check that the trees A and B are identical.
+same_tree() {
+	local name=$1 a=$2 b=$3 n
+	n=$(find "$a" -type f | wc -l)
+	if [ "$n" -gt 0 ] && diff -r "$a" "$b" >"$LOGS/evidence.txt" 2>&1; then
+		t_ok "$name ($n files)"
+	else
+		t_fail "$name" "$LOGS/evidence.txt"
+	fi
+}
+
+# kill_tree PID: PID and every process below it.
+kill_tree() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
+	kill "$1" 2>/dev/null || true
+}
+
+# qemu_checks NAME DIR: QEMU's script ran to the end on a tree: it exits 0
+# even where a headers_install failed (no set -e), so its output is
+# checked too: linux/kvm.h and arm64's asm/kvm.h, and at least 100 files
+# (127 on v7.1.8).
+qemu_checks() {
+	local name=$1 d=$2 n
+	n=$(find "$d/out" -type f | wc -l)
+	if [ "$(cat "$d/rc")" = 0 ] && [ -f "$d/out/linux-headers/linux/kvm.h" ] &&
+		[ -f "$d/out/linux-headers/asm-arm64/kvm.h" ] && [ "$n" -ge 100 ]; then
+		t_ok "$name: QEMU's update-linux-headers.sh exits 0 and writes linux/kvm.h and asm-arm64/kvm.h ($n files)"
+	else
+		{ echo "exit $(cat "$d/rc"), $n files"; tail -n 20 "$d/log"; } >"$LOGS/evidence.txt"
+		t_fail "$name: QEMU's update-linux-headers.sh exits 0 and writes linux/kvm.h and asm-arm64/kvm.h" "$LOGS/evidence.txt"
+	fi
+}
+
+CLIENTS_BG=
+clients_tests() {
+	local kb kt fdt lkvm_base lkvm_tip hb v s rc
+	local -A kvh qh
+	# Header sources: the series' base and tip themselves (the test series
+	# changes no UAPI header), and the tips of the two break patches, made
+	# in the clients' work tree.
+	commit[series-base]=$base
+	commit[series-tip]=$tip
+	local hv=(series-base series-tip)
+	if [ "$break_check" = 1 ]; then
+		commit[kvm-h-include]=$(ct_am_onto "$tip" "$TD/break-kvm-h-include.patch") || exit
+		commit[arm64-kvm-h-move]=$(ct_am_onto "$tip" "$TD/break-arm64-kvm-h-move.patch") || exit
+		hv+=(kvm-h-include arm64-kvm-h-move)
+	fi
+	for v in "${hv[@]}"; do
+		kvh[$v]=$(kvmtool_headers "${commit[$v]}") || exit
+	done
+	# QEMU's script takes a headers_install per architecture (over a
+	# minute a tree): in the background, while the kernels boot; stopped
+	# with the script, however it ends.
+	say "QEMU's update-linux-headers.sh on ${#hv[@]} trees, in the background"
+	(
+		for v in "${hv[@]}"; do
+			qemu_headers "${commit[$v]}" >/dev/null
+		done
+	) >"$LOGS/clients-headers.log" 2>&1 &
+	CLIENTS_BG=$!
+	trap '[ -z "$CLIENTS_BG" ] || kill_tree "$CLIENTS_BG"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	kb=$(kernel arm64 base) || exit
+	kt=$(kernel arm64 tip) || exit
+	fdt=$(libfdt "$base") || exit
+	lkvm_base=$(lkvm "${kvh[series-base]}" "$fdt") || exit
+	lkvm_tip=$(lkvm "${kvh[series-tip]}" "$fdt") || exit
+	kvmtool_run base "$kb" "$lkvm_base"
+	kvmtool_run tip "$kt" "$lkvm_tip"
+	for v in base tip; do
+		kvmtool_results "$v" >"$LOGS/clients-$v.results"
+		if grep -q 'kvm \[[0-9]*\]: VHE mode initialized successfully' "$LOGS/clients-$v.log"; then
+			t_ok "clients $v: the host's KVM initialises in VHE mode"
+		else
+			t_fail "clients $v: the host's KVM initialises in VHE mode"
+		fi
+		boot_checks "clients $v" "$LOGS/clients-$v.log"
+		while read -r s rc; do
+			if [ "$rc" = ok ]; then t_ok "clients $v: kvmtool, ${s//-/ }"; else
+				run_section "$LOGS/clients-$v.log" "kvmtool-${s%%:*}" | tail -n 30 >"$LOGS/evidence.txt"
+				t_fail "clients $v: kvmtool, ${s//-/ }" "$LOGS/evidence.txt"
+			fi
+		done <"$LOGS/clients-$v.results"
+		grep -h "ksa-init: # kvmtool-.* took" "$LOGS/clients-$v.log" | sed 's/^.*ksa-init: /# clients '"$v"': /' || true
+	done
+	if diff -u "$LOGS/clients-base.results" "$LOGS/clients-tip.results" >"$LOGS/evidence.txt"; then
+		t_ok "clients: kvmtool gives the same results on the tip as on the base ($(wc -l <"$LOGS/clients-tip.results") checks)"
+	else
+		t_fail "clients: kvmtool gives the same results on the tip as on the base" "$LOGS/evidence.txt"
+	fi
+	if [ "$break_check" = 1 ]; then
+		# The tip with its KVM switched off: no /dev/kvm, and both runs
+		# must fail for that reason (not because the host did not boot).
+		kvmtool_run broken "$kt" "$lkvm_tip" kvm-arm.mode=none
+		kvmtool_results broken >"$LOGS/clients-broken.results"
+		local log=$LOGS/clients-broken.log nbad
+		nbad=$(grep -c ' fail$' "$LOGS/clients-broken.results" || true)
+		if [ "$(grep -c ':kvmtool-exits-0 fail$' "$LOGS/clients-broken.results")" = 2 ] &&
+			grep -q 'KVM disabled from command line' "$log" && grep -q "/dev/kvm' not found" "$log" &&
+			grep -q 'ksa-init: done' "$log"; then
+			t_ok "break check: kvmtool on an arm64 tip whose KVM does not initialise is caught ($nbad checks fail, lkvm finds no /dev/kvm)"
+		else
+			{ cat "$LOGS/clients-broken.results"; grep -E 'KVM|kvm|ksa-init' "$log" | tail -n 20; } >"$LOGS/evidence.txt"
+			t_fail "break check: kvmtool on an arm64 tip whose KVM does not initialise is caught" "$LOGS/evidence.txt"
+		fi
+	fi
+
+	# The header scripts: identical trees on the base and the tip.
+	say "waiting for QEMU's update-linux-headers.sh"
+	rc=0
+	wait "$CLIENTS_BG" || rc=$?
+	CLIENTS_BG=
+	[ "$rc" = 0 ] || die "$EX_FAIL" "the header scripts did not run (exit $rc): see ${LOGS#"$KSA_ROOT"/}/clients-headers.log"
+	for v in "${hv[@]}"; do
+		qh[$v]=$(qemu_headers "${commit[$v]}") || exit
+	done
+	for v in series-base series-tip; do
+		if [ "$(cat "${kvh[$v]}/rc")" = 0 ]; then t_ok "clients ${v#series-}: kvmtool's update_headers.sh exits 0"
+		else t_fail "clients ${v#series-}: kvmtool's update_headers.sh exits 0" "${kvh[$v]}/log"; fi
+		qemu_checks "clients ${v#series-}" "${qh[$v]}"
+	done
+	hb=${kvh[series-base]}
+	same_tree "clients: kvmtool's update_headers.sh gives the same kvmtool tree on the tip as on the base" \
+		"$hb/kvmtool" "${kvh[series-tip]}/kvmtool"
+	same_tree "clients: QEMU's update-linux-headers.sh gives the same headers on the tip as on the base" \
+		"${qh[series-base]}/out" "${qh[series-tip]}/out"
+	if [ "$break_check" = 1 ]; then
+		local caught
+		for v in kvm-h-include arm64-kvm-h-move; do
+			caught=()
+			{ [ "$(cat "${kvh[$v]}/rc")" != 0 ] || ! diff -rq "$hb/kvmtool" "${kvh[$v]}/kvmtool" >/dev/null 2>&1; } &&
+				caught+=("kvmtool's script")
+			{ [ "$(cat "${qh[$v]}/rc")" != 0 ] || ! diff -rq "${qh[series-base]}/out" "${qh[$v]}/out" >/dev/null 2>&1; } &&
+				caught+=("QEMU's script")
+			if [ ${#caught[@]} = 2 ]; then
+				t_ok "break check: the header comparison catches tests/runtime/break-$v.patch (${caught[*]})"
+			else
+				t_fail "break check: the header comparison catches tests/runtime/break-$v.patch (only: ${caught[*]:-nothing})"
+			fi
+		done
+	fi
+}
+
 for a in "${arches[@]}"; do
 	"${a}_tests"
 done
@@ -664,7 +1036,10 @@ done
 for d in "$CACHE"/*; do
 	grep -qxF "$d" "$USED" && continue
 	for a in "${arches[@]}"; do
-		case ${d##*/} in kernel-$a-* | selftests-$a-* | init-$a-* | vfio-kvm-$a-*) rm -rf "$d" ;; esac
+		case $a:${d##*/} in
+		*:kernel-$a-* | *:selftests-$a-* | *:init-$a-* | *:vfio-kvm-$a-*) rm -rf "$d" ;;
+		clients:libfdt-* | clients:kvmtool-* | clients:headers-*) rm -rf "$d" ;;
+		esac
 	done
 done
 say "runtime tests took $(($(date +%s) - T0)) s; logs in ${LOGS#"$KSA_ROOT"/}"

@@ -806,5 +806,10 @@ for s in "$KSA_ROOT"/scripts/*.sh "$KSA_ROOT"/tests/*.sh; do
 	expect "$(basename "$s") --help" 0 "^Usage: " "$s" --help
 	expect "$(basename "$s") rejects an unknown option with exit 2" 2 "error: unknown argument" "$s" --bogus-option
 done
+expect "runtime.sh rejects an unknown suite with exit 2, naming the suites" 2 "clients, not 'bogus'" \
+	"$KSA_ROOT/tests/runtime.sh" --suite bogus
+expect "runtime.sh --suite clients without the clients exits 3, naming the file" 3 "kvmtool-b48735e5.tar.xz is missing" \
+	env KSA_CLIENTS="$A/no-clients" "$KSA_ROOT/tests/runtime.sh" --suite clients
+expect "runtime.sh --suite needs a value" 2 "--suite needs a value" "$KSA_ROOT/tests/runtime.sh" --suite
 
 t_summary
