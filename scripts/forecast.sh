@@ -37,8 +37,8 @@ sparse's share (from sparse's measured time at the base, kept since
 verify-bisect times it) only where the object's own C file is one the step
 changes; the other recompiled objects cost sparse's share once, at the tip
 (the C=2 pass, counted once each, plus a walk); riscv, powerpc and mips
-cost their base build and, at the tip, a walk plus every object the series
-reaches; the kernel's Coccinelle rules run once, at the tip, and cost
+cost nothing (the tier does not build them); the kernel's Coccinelle
+rules run once, at the tip, and cost
 their measured time at the tip times the series' C files over those of
 the measured series.
 
@@ -112,6 +112,10 @@ def secs(step, check):
 arches = {}
 for d in sorted(glob.glob(os.path.join(os.path.realpath(out), "*-kvm"))):
     a = os.path.basename(d)[:-4]
+    if tier == "ci" and a not in ALWAYS:
+        # Not built in CI's tier (verify-bisect.sh --tier ci).
+        print("forecast.sh: %s left out: CI's tier does not build it" % a, file=sys.stderr)
+        continue
     base = [secs(s, "build-" + a) for s in steps if s["step"] == 0]
     if not base or base[0] is None:
         continue
@@ -156,7 +160,7 @@ for d in sorted(glob.glob(os.path.join(os.path.realpath(out), "*-kvm"))):
                  "per_obj": base[0] / max(len(objs), 1), "walk": min(incr) if incr else 25,
                  "per_obj_gcc": (base[0] - sp_wall) / max(len(objs), 1),
                  "per_obj_sparse": sp_wall / max(len(objs), 1), "sparse_wall": sp_wall,
-                 "deferred": set(), "reach": set()}
+                 "deferred": set()}
 if not arches:
     sys.exit("forecast.sh: no build directory in %s has a measured base build: run scripts/verify-bisect.sh first" % out)
 
@@ -227,20 +231,11 @@ for idx, (n, files) in enumerate(plan_rows):
             cost = (1 + before) * len(hit) * m["per_obj_gcc"] * cpp_ratio
             if a in SPARSE:
                 m["deferred"] |= hit
-            if tier == "ci" and a not in ALWAYS:
-                m["reach"] |= hit
-                cost = 0
             m["kept"] = hit
             row["arch"][a] = (len(hit), round(cost * (1 + extra.get(a, 0))))
             continue
         m["kept"] = None
-        if tier == "ci" and a not in ALWAYS:
-            # Built at the base and the tip only.
-            m["reach"] |= hit
-            cost = 0
-            if idx == last:
-                cost = m["walk"] + len(m["reach"]) * m["per_obj"]
-        elif tier == "ci" and a in SPARSE:
+        if tier == "ci" and a in SPARSE:
             own &= hit
             m["deferred"] |= hit - own
             cost = m["walk"] + len(hit) * m["per_obj_gcc"] + len(own) * m["per_obj_sparse"] if touched else 0

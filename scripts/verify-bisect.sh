@@ -52,7 +52,9 @@ reported as not checked.
                    other files a step recompiles once, at the tip (C=2);
                    the kernel's Coccinelle rules once, at the tip, on every
                    C file the series changes; riscv, powerpc and mips at
-                   the base and the tip (--tip-only).  What it does not run
+                   the base and the tip only if --tip-only names them,
+                   else not built (reported as not checked; --arch
+                   overrides the tier's architectures).  What it does not run
                    at every step is listed at the end of the report, with
                    the command that runs it.  Without --tier, everything
                    runs at every step.
@@ -100,6 +102,7 @@ KERNEL_COCCI=(
 )
 
 arches=("${ALL_ARCHES[@]}")
+arch_given=
 range=
 only=
 tip_only=()
@@ -107,7 +110,7 @@ tier=
 report_dir=$KSA_ROOT/build/verify-report
 while [ $# -gt 0 ]; do
 	case $1 in
-	--arch) [ $# -ge 2 ] || usage_error "--arch needs a list"; IFS=, read -r -a arches <<<"$2"; shift 2 ;;
+	--arch) [ $# -ge 2 ] || usage_error "--arch needs a list"; IFS=, read -r -a arches <<<"$2"; arch_given=1; shift 2 ;;
 	--patches) [ $# -ge 2 ] || usage_error "--patches needs N-M"; range=$2; shift 2 ;;
 	--quick) only=build,checkpatch; shift ;;
 	--only) [ $# -ge 2 ] || usage_error "--only needs a list of checks"; only=$2; shift 2 ;;
@@ -123,7 +126,37 @@ while [ $# -gt 0 ]; do
 	*) usage_error "unknown argument '$1'" ;;
 	esac
 done
-if [ -n "$tier" ] && [ ${#tip_only[@]} = 0 ]; then tip_only=(riscv powerpc mips); fi
+# tier_arches: CI's tier builds x86_64, arm64 and s390 only (README, "The
+# CI tier"); riscv, powerpc and mips go to tier_out, reported as not
+# checked with the command that checks them, unless --arch or --tip-only
+# names them.
+tier_arches() {
+	local a
+	tier_out=()
+	[ -n "$tier" ] && [ -z "$arch_given" ] || return 0
+	for a in riscv powerpc mips; do
+		[[ " ${tip_only[*]} " == *" $a "* ]] || tier_out+=("$a")
+	done
+}
+# mark_tier_out: the results of the architectures of tier_out, at the base
+# and at every step of the run: not checked, and the command that checks
+# them (a "skip" is not kept: a run without the tier builds them).
+mark_tier_out() {
+	local a i cmd
+	[ ${#tier_out[@]} -gt 0 ] || return 0
+	cmd="scripts/verify-bisect.sh --arch $(
+		IFS=,
+		echo "${tier_out[*]}"
+	) --only build"
+	for a in "${tier_out[@]}"; do
+		log "$a: not built in this tier; $cmd builds it"
+		for i in 0 $(seq "$first" "$last"); do
+			mkdir -p "$RES/${commits[$i]}"
+			printf 'skip\nnot built in this tier (--tier ci builds x86_64, arm64 and s390); %s builds it at the base and every step\n' "$cmd" >"$RES/${commits[$i]}/build-$a"
+		done
+	done
+}
+tier_arches
 for a in "${arches[@]}" "${tip_only[@]}"; do
 	case " ${ALL_ARCHES[*]} " in *" $a "*) ;; *) usage_error "unknown architecture '$a' (known: ${ALL_ARCHES[*]})" ;; esac
 done
@@ -237,8 +270,11 @@ added_files() { vgit diff --no-renames --name-only --diff-filter=A "${commits[$(
 # untouched_inputs (below) decides from the previous build's own dependency
 # files whether the step can change that build.
 build_arches=()
+mark_tier_out
 for a in "${arches[@]}"; do
-	if cross_prefix "$a" >/dev/null; then
+	if [[ " ${tier_out[*]} " == *" $a "* ]]; then
+		continue
+	elif cross_prefix "$a" >/dev/null; then
 		build_arches+=("$a")
 	elif [[ $ALWAYS_ARCHES == *" $a "* ]]; then
 		die "$EX_ENV" "no compiler for $a, which every step needs: run scripts/setup.sh"
@@ -453,7 +489,7 @@ for c in checkpatch kernel-doc coccinelle uapi; do
 	on "$c" && checks+=("$c")
 	[ "$c" != coccinelle ] || ! on coccinelle || checks+=(cocci-kernel)
 done
-if KSA_TIER=$tier KSA_TIP_ONLY="${tip_only[*]}" python3 - "$RES" "$report_dir" "$first" "$last" "${checks[*]}" "${commits[*]}" "${patches[*]}" <<'PY'
+if KSA_TIER=$tier KSA_TIP_ONLY="${tip_only[*]}" KSA_TIER_OUT="${tier_out[*]}" python3 - "$RES" "$report_dir" "$first" "$last" "${checks[*]}" "${commits[*]}" "${patches[*]}" <<'PY'
 import json, os, sys
 res, outdir, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 checks, commits, patches = sys.argv[5].split(), sys.argv[6].split(), sys.argv[7].split()
@@ -528,6 +564,9 @@ if os.environ.get("KSA_TIER") == "ci":
     if os.environ.get("KSA_TIP_ONLY"):
         a = os.environ["KSA_TIP_ONLY"].split()
         later.append("- the %s builds: at the base and the tip only; at every step: `scripts/verify-bisect.sh --arch %s --only build`" % (", ".join(a), ",".join(a)))
+    if os.environ.get("KSA_TIER_OUT"):
+        a = os.environ["KSA_TIER_OUT"].split()
+        later.append("- the %s builds: not in this tier (reported as not checked); at the base and every step: `scripts/verify-bisect.sh --arch %s --only build`" % (", ".join(a), ",".join(a)))
     later.append("- everything at every step: `scripts/verify-bisect.sh`")
     open(os.path.join(outdir, "report.md"), "a").write("\n".join(later) + "\n")
     print("\n" + "\n".join(later))

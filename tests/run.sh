@@ -13,9 +13,9 @@ Install what the tests need (scripts/setup.sh), then run, in order:
   tooling        tests/tooling.sh: fetch-base, apply, export on a synthetic base
   series         tests/series.sh: the real series on the pinned base
   verify-bisect  scripts/verify-bisect.sh --tier ci: every patch, in CI's
-                 tier (README "The CI tier"; the report's last section lists
-                 what it leaves to the tip, with the commands that run it at
-                 every step)
+                 tier (README "The CI tier": x86_64, arm64 and s390; the
+                 report's last section lists what it leaves to the tip or
+                 does not build, with the commands that run it at every step)
   verify-selftest  tests/verify-selftest.sh: verify-bisect catches a broken
                  and a warning patch at the right steps
   runtime        tests/runtime.sh --suite arm64 --suite s390: arm64 KVM

@@ -667,6 +667,25 @@ run tip_only_on 2
 check "verify-bisect --tip-only: the skip names the command" grep -q 'scripts/verify-bisect.sh --arch riscv' "$T_OUT"
 expect "verify-bisect --tip-only: the last step is built (here: its inputs are checked)" 0 "RESULT same:" tip_only_on 3
 
+# --tier ci: riscv, powerpc and mips are not built, unless --arch or
+# --tip-only names them; their results say so at every step, with the
+# command that builds them.
+# shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd functions
+tier_on() (
+	tier=ci arch_given=$1 RES=$A/tierres commits=(c0 c1 c2) first=1 last=2 tier_out=()
+	read -r -a tip_only <<<"$2"
+	log() { :; }
+	eval "$(sed -n '/^tier_arches() {/,/^}/p; /^mark_tier_out() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
+	tier_arches
+	echo "out: ${tier_out[*]}"
+	mark_tier_out
+)
+expect "verify-bisect --tier ci: riscv, powerpc and mips are not built" 0 "^out: riscv powerpc mips$" tier_on "" ""
+check "verify-bisect --tier ci: at the base and every step they are not checked, with the command" sh -c \
+	"for c in c0 c1 c2; do for a in riscv powerpc mips; do sed -n 1p '$A/tierres/'\$c/build-\$a | grep -qx skip && grep -q 'scripts/verify-bisect.sh --arch riscv,powerpc,mips --only build' '$A/tierres/'\$c/build-\$a || exit 1; done; done"
+expect "verify-bisect --tier ci --tip-only riscv: riscv is built at the tip, the others are not built" 0 "^out: powerpc mips$" tier_on "" riscv
+expect "verify-bisect --tier ci --arch: the architectures named are built" 0 "^out: $" tier_on 1 ""
+
 # --tier ci: the kernel's Coccinelle rules are not run between the base and
 # the tip, and the skip names the command that runs them at every step.
 # shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd function
