@@ -7,6 +7,16 @@ set +e
 
 T_PASS=0 T_FAIL=0 T_SKIP=0 T_N=0
 T_OUT=$(mktemp "${TMPDIR:-/tmp}/ksa-test-out.XXXXXX")
+# t_on_exit CMD: run CMD when the test script exits, whatever the reason;
+# $T_OUT is removed then too (a script that stops early, or a --help,
+# leaves nothing in /tmp).
+T_ON_EXIT=:
+t_on_exit() { T_ON_EXIT=$1; }
+t_exit() {
+	eval "$T_ON_EXIT"
+	rm -f "$T_OUT"
+}
+trap t_exit EXIT
 
 t_ok() { T_N=$((T_N + 1)); T_PASS=$((T_PASS + 1)); printf 'ok %d - %s\n' "$T_N" "$1"; }
 t_skip() { T_N=$((T_N + 1)); T_SKIP=$((T_SKIP + 1)); printf 'ok %d - %s # SKIP %s\n' "$T_N" "$1" "$2"; }
@@ -61,7 +71,7 @@ t_no_args() {
 t_scratch() {
 	W=$(mktemp -d "${TMPDIR:-/tmp}/ksa-$1.XXXXXX")
 	T_BRANCH=ksa-$1-$$
-	trap t_cleanup EXIT
+	t_on_exit t_cleanup
 }
 
 t_cleanup() {

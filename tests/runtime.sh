@@ -943,7 +943,8 @@ clients_tests() {
 		done
 	) >"$LOGS/clients-headers.log" 2>&1 &
 	CLIENTS_BG=$!
-	trap '[ -z "$CLIENTS_BG" ] || kill_tree "$CLIENTS_BG"' EXIT
+	# shellcheck disable=SC2016 # evaluated at exit
+	t_on_exit '[ -z "$CLIENTS_BG" ] || kill_tree "$CLIENTS_BG"'
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 

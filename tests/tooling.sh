@@ -24,7 +24,8 @@ case ${1:-} in
 esac
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/ksa-tooling.XXXXXX")
-if [ "$keep" = 1 ]; then log "scratch directory: $W"; else trap 'rm -rf "$W"' EXIT; fi
+# shellcheck disable=SC2016 # evaluated at exit
+if [ "$keep" = 1 ]; then log "scratch directory: $W"; else t_on_exit 'rm -rf "$W"'; fi
 export XDG_CACHE_HOME=$W/cache
 unset KSA_BASE_TARBALL KSA_BASE_GIT_TREE KSA_WORK_TREE KSA_BRANCH
 ident=(-c "user.name=$KSA_NAME" -c "user.email=$KSA_EMAIL")
@@ -830,5 +831,13 @@ expect "runtime.sh rejects an unknown suite with exit 2, naming the suites" 2 "c
 expect "runtime.sh --suite clients without the clients exits 3, naming the file" 3 "kvmtool-b48735e5.tar.xz is missing" \
 	env KSA_CLIENTS="$A/no-clients" "$KSA_ROOT/tests/runtime.sh" --suite clients
 expect "runtime.sh --suite needs a value" 2 "--suite needs a value" "$KSA_ROOT/tests/runtime.sh" --suite
+mkdir -p "$A/leak-tmp"
+for s in tooling series runtime verify-selftest; do
+	TMPDIR=$A/leak-tmp "$KSA_ROOT/tests/$s.sh" --help >/dev/null 2>&1
+	TMPDIR=$A/leak-tmp "$KSA_ROOT/tests/$s.sh" --bogus-option >/dev/null 2>&1
+done
+TMPDIR=$A/leak-tmp "$KSA_ROOT/tests/runtime.sh" --suite bogus >/dev/null 2>&1
+run ls -A "$A/leak-tmp"
+check "a test script that ends early (--help, bad usage) leaves nothing in TMPDIR" test ! -s "$T_OUT"
 
 t_summary
