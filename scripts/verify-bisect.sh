@@ -138,11 +138,20 @@ tier_arches() {
 		[[ " ${tip_only[*]} " == *" $a "* ]] || tier_out+=("$a")
 	done
 }
-# mark_tier_out: the results of the architectures of tier_out, at the base
-# and at every step of the run: not checked, and the command that checks
-# them (a "skip" is not kept: a run without the tier builds them).
+# mark_not_built ARCH WHY: ARCH's builds at the base and at every step of
+# the run are not checked, for WHY (a "skip" is not kept as a result: the
+# next run tries again).
+mark_not_built() {
+	local i
+	for i in 0 $(seq "$first" "$last"); do
+		mkdir -p "$RES/${commits[$i]}"
+		printf 'skip\n%s\n' "$2" >"$RES/${commits[$i]}/build-$1"
+	done
+}
+# mark_tier_out: the architectures of tier_out are not checked, with the
+# command that checks them.
 mark_tier_out() {
-	local a i cmd
+	local a cmd
 	[ ${#tier_out[@]} -gt 0 ] || return 0
 	cmd="scripts/verify-bisect.sh --arch $(
 		IFS=,
@@ -150,10 +159,7 @@ mark_tier_out() {
 	) --only build"
 	for a in "${tier_out[@]}"; do
 		log "$a: not built in this tier; $cmd builds it"
-		for i in 0 $(seq "$first" "$last"); do
-			mkdir -p "$RES/${commits[$i]}"
-			printf 'skip\nnot built in this tier (--tier ci builds x86_64, arm64 and s390); %s builds it at the base and every step\n' "$cmd" >"$RES/${commits[$i]}/build-$a"
-		done
+		mark_not_built "$a" "not built in this tier (--tier ci builds x86_64, arm64 and s390); $cmd builds it at the base and every step"
 	done
 }
 tier_arches
@@ -280,11 +286,7 @@ for a in "${arches[@]}"; do
 		die "$EX_ENV" "no compiler for $a, which every step needs: run scripts/setup.sh"
 	else
 		log "no Debian cross compiler for $a: its builds are reported as not checked"
-		for i in 0 $(seq "$first" "$last"); do
-			d=$RES/${commits[$i]}
-			mkdir -p "$d"
-			printf 'skip\nno Debian cross compiler for %s on this machine\n' "$a" >"$d/build-$a"
-		done
+		mark_not_built "$a" "no Debian cross compiler for $a on this machine"
 	fi
 done
 

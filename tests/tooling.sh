@@ -676,7 +676,7 @@ tier_on() (
 	tier=ci arch_given=$1 RES=$A/tierres commits=(c0 c1 c2) first=1 last=2 tier_out=()
 	read -r -a tip_only <<<"$2"
 	log() { :; }
-	eval "$(sed -n '/^tier_arches() {/,/^}/p; /^mark_tier_out() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
+	eval "$(sed -n '/^tier_arches() {/,/^}/p; /^mark_not_built() {/,/^}/p; /^mark_tier_out() {/,/^}/p' "$KSA_ROOT/scripts/verify-bisect.sh")"
 	tier_arches
 	echo "out: ${tier_out[*]}"
 	mark_tier_out
