@@ -46,9 +46,11 @@ A plan line with "=moves" is a header move that keeps the tokens of the
 headers' users (verify-bisect's same-tokens check, scripts/same-tokens.py):
 on an architecture where it applies (at least $tokens_min targets read the
 files; sparse not at every step there) it costs gcc -E on those objects
-(--cpp-ratio times gcc's share per object), twice, or once after a step
-that kept the same objects, instead of compiling them; in the tier their
-sparse goes to the tip's pass.
+(--cpp-ratio times gcc's share per object) after the step, and before it
+on the objects that the step before did not preprocess (a kept step also
+preprocesses the objects of the next one, if that one is kept too),
+instead of compiling them, plus a build's walk and links; in the tier
+their sparse goes to the tip's pass.
 
 The measured times come from report.json of the last full verify-bisect
 run; the plan (default tests/full-series.plan, the 27 patches of the spec)
@@ -161,7 +163,7 @@ for d in sorted(glob.glob(os.path.join(os.path.realpath(out), "*-kvm"))):
                  "per_obj": base[0] / max(len(objs), 1), "walk": min(incr) if incr else 25,
                  "per_obj_gcc": (base[0] - sp_wall) / max(len(objs), 1),
                  "per_obj_sparse": sp_wall / max(len(objs), 1), "sparse_wall": sp_wall,
-                 "deferred": set()}
+                 "deferred": set(), "hashed": set()}
 if not arches:
     sys.exit("forecast.sh: no build directory in %s has a measured base build: run scripts/verify-bisect.sh first" % out)
 
@@ -191,6 +193,34 @@ def builds_dir(a, path):
         return a == "arm64"
     return True
 
+def reach(a, m, files):
+    """The objects of architecture a that a step with these files
+    recompiles, whether it changes a build file there, and the objects
+    of its own C files."""
+    hit, buildsys, own = set(), False, set()
+    for f in files:
+        if f.startswith(("+config:", "=")):
+            continue
+        if f.startswith("new:"):
+            p = f[4:]
+            if p.endswith(".c") and builds_dir(a, p):
+                hit.add("new:" + p)
+                own.add("new:" + p)
+            continue
+        hit |= m["readers"].get(f, set())
+        if f.endswith(".c"):
+            own |= {o for o in m["readers"].get(f, set()) if m["source_of"].get(o) == f}
+        if build_re.search(f) and builds_dir(a, f):
+            buildsys = True
+            d = os.path.dirname(f)
+            hit |= {o for o in m["objs"] if os.path.dirname(o).startswith(d)}
+    return hit, buildsys, own
+
+def keeps(a, files, hit, buildsys):
+    """Whether verify-bisect's same-tokens check applies to the step on a."""
+    return ("=moves" in files and not buildsys and (tier == "ci" or a not in SPARSE)
+            and len(hit) >= tokens_min and not any(f.startswith("new:") and f.endswith(".c") for f in files))
+
 plan_rows = []
 for line in open(plan_f):
     line = line.split("#", 1)[0].split()
@@ -206,36 +236,28 @@ for idx, (n, files) in enumerate(plan_rows):
         if f.endswith(".c") and not f.startswith(("+config:", "=")):
             series_c.add(f[4:] if f.startswith("new:") else f)
     for a, m in arches.items():
-        hit, buildsys, own = set(), False, set()
-        for f in files:
-            if f.startswith("+config:"):
-                continue
-            if f.startswith("new:"):
-                p = f[4:]
-                if p.endswith(".c") and builds_dir(a, p):
-                    hit.add("new:" + p)
-                    own.add("new:" + p)
-                continue
-            hit |= m["readers"].get(f, set())
-            if f.endswith(".c"):
-                own |= {o for o in m["readers"].get(f, set()) if m["source_of"].get(o) == f}
-            if build_re.search(f) and builds_dir(a, f):
-                buildsys = True
-                d = os.path.dirname(f)
-                hit |= {o for o in m["objs"] if os.path.dirname(o).startswith(d)}
+        hit, buildsys, own = reach(a, m, files)
         touched = bool(hit) or buildsys
-        moves = "=moves" in files and not buildsys and (tier == "ci" or a not in SPARSE)
-        if moves and len(hit) >= tokens_min and not any(f.startswith("new:") and f.endswith(".c") for f in files):
-            # Preprocessed before (unless the step before kept the same
-            # objects) and after; kept, not compiled.
-            before = 0 if m.get("kept") == hit else 1
-            cost = (1 + before) * len(hit) * m["per_obj_gcc"] * cpp_ratio
+        if keeps(a, files, hit, buildsys):
+            # Preprocessed before (what the step before did not hash: a
+            # header step hashes the next one's targets too) and after;
+            # kept, not compiled.
+            ahead = set()
+            if idx < last:
+                nfiles = plan_rows[idx + 1][1]
+                nhit, nbuildsys, _ = reach(a, m, nfiles)
+                if keeps(a, nfiles, nhit, nbuildsys):
+                    ahead = nhit - hit
+            before = len(hit - m["hashed"])
+            # The build still runs: Kbuild's walk and the links (the kept
+            # objects are newer than the archives).
+            cost = m["walk"] + (before + len(hit) + len(ahead)) * m["per_obj_gcc"] * cpp_ratio
             if a in SPARSE:
                 m["deferred"] |= hit
-            m["kept"] = hit
+            m["hashed"] = hit | ahead
             row["arch"][a] = (len(hit), round(cost * (1 + extra.get(a, 0))))
             continue
-        m["kept"] = None
+        m["hashed"] = set()
         if tier == "ci" and a in SPARSE:
             own &= hit
             m["deferred"] |= hit - own

@@ -38,6 +38,11 @@ EPILOG = """commands:
         run (scripts/basic/fixdep, as Kbuild does, same command) and make
         the target newer than its sources, so that Kbuild takes it as
         built from the current tree
+  prune OUT HASHES MARK
+        drop from HASHES the targets that read a file (by their .cmd file,
+        as the build left it) newer than the file MARK, or have no .cmd
+        file: a header that the build generated again after the hashes
+        were taken (asm-offsets.h, say) makes their tokens others
 
 Exit codes: 0 done, 1 gcc -E failed, 2 bad usage, 3 a target that cannot
 be preprocessed."""
@@ -312,6 +317,34 @@ def cmd_refresh(a):
     return 0
 
 
+def cmd_prune(a):
+    out = os.path.realpath(a.out)
+    mark = os.stat(a.mark).st_mtime_ns
+    index = load_index(out)
+
+    def fresh(t):
+        c = index.get(t)
+        if c is None:
+            return False
+        for d in c["deps"]:
+            p = d if os.path.isabs(d) else os.path.join(out, d)
+            try:
+                if os.stat(p).st_mtime_ns > mark:
+                    return False
+            except FileNotFoundError:
+                return False
+        return True
+    lines = [l for l in open(a.hashes).read().split("\n") if l]
+    keep = [l for l in lines if fresh(l.split("\t")[0])]
+    tmp = a.hashes + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("".join(l + "\n" for l in keep))
+    os.replace(tmp, a.hashes)
+    print("same-tokens: kept %d of %d hashes, dropped %d whose inputs changed after them"
+          % (len(keep), len(lines), len(lines) - len(keep)), file=sys.stderr)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -332,8 +365,12 @@ def main():
     s.add_argument("out")
     s.add_argument("targets")
     s.add_argument("depdir")
+    s = sub.add_parser("prune")
+    s.add_argument("out")
+    s.add_argument("hashes")
+    s.add_argument("mark")
     a = p.parse_args()
-    return {"affected": cmd_affected, "hash": cmd_hash, "refresh": cmd_refresh}[a.cmd](a)
+    return {"affected": cmd_affected, "hash": cmd_hash, "refresh": cmd_refresh, "prune": cmd_prune}[a.cmd](a)
 
 
 if __name__ == "__main__":

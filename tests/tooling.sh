@@ -816,8 +816,50 @@ check "same-tokens: the refreshed .cmd keeps the command and has fixdep's depend
 	test "$(head -n 1 "$STO/dir/.x.o.cmd")" = "$(head -n 1 "$A/st/x.cmd.before")" -a -n "$(grep from-fixdep "$STO/dir/.x.o.cmd")"
 check "same-tokens: the kept object is newer than its sources after refresh" test "$STO/dir/x.o" -nt "$STS/include/a.h"
 check "same-tokens: a target not refreshed stays as it was" test ! "$STO/dir/y.o" -nt "$STS/include/b.h"
+# prune: a hash stays only while nothing its target reads is newer than
+# the mark (the start of the build that followed the hashes).
+touch -d '2021-01-01' "$STS/include/b.h" "$STS/y.c"
+touch -d '2022-01-01' "$A/st/mark"
+printf 'dir/y.o\tH1\ndir/nosuch.o\tH2\n' >"$A/st/h.p"
+expect "same-tokens: prune keeps a target whose inputs are older than the mark and drops one without a .cmd" 0 "kept 1 of 2 hashes" \
+	"$ST" prune "$STO" "$A/st/h.p" "$A/st/mark"
+check "same-tokens: the pruned file holds the kept target's line" test "$(cat "$A/st/h.p")" = "$(printf 'dir/y.o\tH1')"
+touch "$STS/include/b.h"
+expect "same-tokens: prune drops a target that reads a file written after the mark (a generated header)" 0 "kept 0 of 1 hashes" \
+	"$ST" prune "$STO" "$A/st/h.p" "$A/st/mark"
+check "same-tokens: the pruned file is then empty" test ! -s "$A/st/h.p"
 expect "same-tokens.py --help" 0 "^usage: same-tokens.py" "$ST" --help
 expect "same-tokens.py rejects an unknown command with exit 2" 2 "invalid choice" "$ST" bogus
+
+# scripts/forecast.sh on a synthetic build of 300 objects: 250 read a.h, all
+# read b.h.  Two header moves in a row (=moves): the first preprocesses its
+# 250 targets before and after, and the next step's other 50 ahead; the
+# second only its 300 after.  Walk 20 s, 1 s per object, --cpp-ratio .5.
+FC=$A/fc
+mkdir -p "$FC/tree/include" "$FC/out/arm64-kvm/dir"
+FCT=$(realpath "$FC/tree")
+python3 - "$FCT" "$FC/out/arm64-kvm/dir" <<'PY'
+import sys
+tree, d = sys.argv[1], sys.argv[2]
+for i in range(300):
+    deps = ["%s/dir/o%d.c" % (tree, i), "%s/include/b.h" % tree] + (["%s/include/a.h" % tree] if i < 250 else [])
+    open("%s/.o%d.o.cmd" % (d, i), "w").write("savedcmd_dir/o%d.o := gcc -c\n\nsource_dir/o%d.o := %s/dir/o%d.c\n\ndeps_dir/o%d.o := \\\n%s\n\n" % (i, i, tree, i, i, "".join("  %s \\\n" % x for x in deps)))
+PY
+cat >"$FC/report.json" <<'JSON'
+{"steps": [{"step": 0, "checks": {"build-arm64": {"status": "pass", "seconds": 300, "sparse_cpu_seconds": 0}}},
+ {"step": 1, "checks": {"build-arm64": {"status": "pass", "seconds": 20}, "checkpatch": {"status": "pass", "seconds": 1},
+  "cocci-kernel": {"status": "pass", "seconds": 10, "evidence": "rules (1 C files read)"}}}]}
+JSON
+printf '1 include/a.h =moves\n2 include/b.h =moves\n3 dir/o1.c\n' >"$FC/plan"
+run env KSA_OUT="$FC/out" KSA_VERIFY_TREE="$FCT" "$KSA_ROOT/scripts/forecast.sh" --tier ci --plan "$FC/plan" --report "$FC/report.json" --cpp-ratio .5
+check "forecast: a header move preprocesses its targets before and after, and the next move's other targets ahead (20 + 550 x 0.5 s)" \
+	grep -q '^| 1 | 250/295 | 1 |$' "$T_OUT"
+check "forecast: the header move after one preprocesses its targets only after the step (20 + 300 x 0.5 s)" \
+	grep -q '^| 2 | 300/170 | 1 |$' "$T_OUT"
+check "forecast: within the limit is exit 0" test "$RC" = 0
+run env KSA_OUT="$FC/out" KSA_VERIFY_TREE="$FCT" "$KSA_ROOT/scripts/forecast.sh" --tier ci --plan "$FC/plan" --report "$FC/report.json" --cpp-ratio .5 --fixed 9000
+check "forecast: over the limit is exit 1, and says so" sh -c "[ $RC = 1 ] && grep -q 'limit 75 min: OVER' '$T_OUT'"
+expect "forecast: no report is exit 3" 3 "run scripts/verify-bisect.sh first" "$KSA_ROOT/scripts/forecast.sh" --report "$FC/none.json"
 
 # --- command line -----------------------------------------------------------
 expect "lib.sh --help says it is a library" 0 "^Usage: source scripts/lib.sh" bash "$KSA_ROOT/scripts/lib.sh" --help

@@ -248,7 +248,7 @@ tokens_before() {
 # whose tokens did not change (tokens_before); print what was kept.  True if
 # every target was kept: the build cannot differ from the one before.
 same_tokens() {
-	local a=$1 step=$2 d=$RES/${commits[$2]}/tokens-$1 out=$KSA_OUT/$1-kvm prevh t0 nt nsame
+	local a=$1 step=$2 d=$RES/${commits[$2]}/tokens-$1 out=$KSA_OUT/$1-kvm prevh t0 nt nsame ahead
 	[ "$(cat "$d.state" 2>/dev/null)" = ready ] || return 2
 	[ "$(cat "$out/.ksa-state" 2>/dev/null)" = "$(build_state $((step - 1)) "$a")" ] || return 2
 	prevh=$RES/${commits[$((step - 1))]}/tokens-$a.hashes
@@ -276,13 +276,52 @@ same_tokens() {
 	fi
 	rm -rf "$d.deps"
 	cp "$d.after" "$RES/${commits[$step]}/tokens-$a.hashes"
+	ahead=$(tokens_ahead "$a" "$step")
 	# sparse has not seen the kept objects at their new tokens: the tip's
 	# pass checks them (--tier ci; without it same_tokens is not tried on
 	# sparse's architectures).
 	if on sparse && [[ $SPARSE_ARCHES == *" $a "* ]]; then
 		awk -F'\t' '$2 ~ /\.c$/ { print $2 }' "$d.same" >>"$RES/${commits[$step]}/build-$a.sparse-deferred.tokens"
 	fi
-	echo "$nsame of the $nt Kbuild targets that read the step's headers preprocess (gcc -E) to the same tokens as at the step before and were kept, not compiled ($(($(date +%s) - t0)) s)"
+	echo "$nsame of the $nt Kbuild targets that read the step's headers preprocess (gcc -E) to the same tokens as at the step before and were kept, not compiled ($(($(date +%s) - t0)) s; $(grep -c . "$d.missing" || true) of them preprocessed before the step, the others known from the step before)$ahead"
+}
+
+# tokens_ahead ARCH STEP: with the tree at STEP, before its build, take the
+# tokens of the targets that the next step's headers reach and STEP's own
+# pass did not hash, for the next step's tokens_before (which then
+# preprocesses only what this misses).  Consecutive header moves so
+# preprocess each target once, not twice.  Only what this pass can know
+# is right is kept: the build prunes every hash whose target read a file
+# the build then wrote (prune_tokens).  Prints what it did, after "; ".
+tokens_ahead() {
+	local a=$1 step=$2 out=$KSA_OUT/$1-kvm d=$RES/${commits[$2]}/tokens-$1 next=$(($2 + 1)) t0 nahead
+	local -a changed added
+	[ "$next" -le "$n" ] && header_only_step "$next" || return 0
+	if [ "$next" != "$n" ] && [[ " ${tip_only[*]} " == *" $a "* ]]; then return 0; fi
+	mapfile -t changed < <(changed_files "$next")
+	mapfile -t added < <(added_files "$next")
+	# A UAPI header step qualifies only if the installed headers stay the
+	# same, which tokens_before checks: not worth guessing here.
+	if printf '%s\n' "${changed[@]}" | grep -q '\(^\|/\)uapi/'; then return 0; fi
+	"$SAME_TOKENS" affected "$out" "$VT" --changed "${changed[@]}" --added "${added[@]}" >"$d.ahead" 2>/dev/null || return 0
+	[ "$(grep -c . "$d.ahead")" -ge "$TOKENS_MIN" ] || return 0
+	awk -F'\t' 'FILENAME == ARGV[1] { h[$1] = 1; next } !($1 in h)' "$d.after" "$d.ahead" >"$d.ahead.missing"
+	nahead=$(grep -c . "$d.ahead.missing" || true)
+	t0=$(date +%s)
+	: >"$d.ahead.hashes"
+	if [ "$nahead" -gt 0 ] && ! "$SAME_TOKENS" hash "$out" "$VT" "$d.ahead.missing" "$d.ahead.hashes" 2>/dev/null; then
+		return 0
+	fi
+	cat "$d.ahead.hashes" >>"$RES/${commits[$step]}/tokens-$a.hashes"
+	echo "; the tokens of the $(grep -c . "$d.ahead") targets that the next step's headers reach taken ahead, $nahead of them not among this step's ($(($(date +%s) - t0)) s)"
+}
+
+# prune_tokens ARCH STEP: after STEP's build, drop the hashes of STEP's
+# targets that read a file the build wrote after they were taken.
+prune_tokens() {
+	local h=$RES/${commits[$2]}/tokens-$1.hashes out=$KSA_OUT/$1-kvm
+	[ -s "$h" ] || return 0
+	"$SAME_TOKENS" prune "$out" "$h" "$out/.ksa-build-start" 2>/dev/null || rm -f "$h"
 }
 
 # build_state STEP ARCH: what .ksa-state holds after verify-bisect's build
@@ -375,6 +414,7 @@ build_step() {
 		return
 	fi
 	build_inputs "$out" "$step" "$a"
+	prune_tokens "$a" "$step"
 	build_state "$step" "$a" >"$out/.ksa-state"
 	if [ "$sparse" = 1 ]; then
 		# Kbuild drops C=1 with only a warning when it does not accept the
