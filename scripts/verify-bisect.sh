@@ -21,10 +21,11 @@ on the files it compiled.  Each patch also goes through checkpatch.pl --strict (
 the reasoned ignores in checkpatch.ignore), kernel-doc on the files it
 changes, the Coccinelle rules in cocci/ and a selection of the kernel's, and
 a comparison of 'make headers_install' with the base for x86_64, arm64 and
-s390: only the expected headers may be added (linux/kvm-generic.h on x86_64
-and arm64, the arm64 KVM UAPI on s390) and a changed header must keep its
-ABI, compared by scripts/uapi-abi.sh (constants such as ioctl numbers, and
-struct layouts, compiled for each architecture).  The x86_64, arm64 and s390
+s390, byte for byte: the base's files with the base's bytes, no file added
+(s390 may add only the arm64 KVM UAPI, under arch/arm64/); a header that
+differs is shown with a diff and with what scripts/uapi-abi.sh finds of its
+ABI (constants such as ioctl numbers, and struct layouts, compiled for each
+architecture).  The x86_64, arm64 and s390
 configurations build with CONFIG_UAPI_HEADER_TEST, so every installed header
 must also compile on its own.
 
@@ -231,9 +232,9 @@ checks_key=$(
 )
 RES=${KSA_VERIFY_RESULTS:-$KSA_ROOT/build/verify-results}/$checks_key
 mkdir -p "$RES" "$report_dir"
-# The UAPI results also depend on scripts/uapi-abi.sh: when it changes, only
-# they are done again.
-abi_hash=$(sha256sum "$KSA_ROOT/scripts/uapi-abi.sh" | cut -c1-16)
+# The UAPI results also depend on scripts/uapi-abi.sh and on the check's
+# own rules: when either changes, only they are done again.
+abi_hash=$(cat "$KSA_ROOT/scripts/uapi-abi.sh" "$KSA_ROOT/scripts/checks/uapi.sh" | sha256sum | cut -c1-16)
 if [ "$(cat "$RES/uapi-abi.hash" 2>/dev/null)" != "$abi_hash" ]; then
 	rm -f "$RES"/*/uapi
 	echo "$abi_hash" >"$RES/uapi-abi.hash"

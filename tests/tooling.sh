@@ -534,9 +534,9 @@ echo 'struct t_s x y;' >>"$A/broken/include/linux/t.h"
 expect "uapi-abi: a header that does not compile is exit 4" 4 "do not compile" \
 	abi --compare x86_64 "$A/old" "$A/broken" linux/t.h
 
-# verify-bisect's check_headers on two synthetic installed trees: a move into
-# linux/kvm-generic.h and the arm64 UAPI on s390 pass, a stray new directory
-# and an ABI change fail.
+# verify-bisect's check_headers on two synthetic installed trees: the base's
+# bytes and the arm64 UAPI added on s390 pass; a move into a new header (the
+# kvm-generic.h split), an ABI change, a stray or a lost header fail.
 # shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd function
 check_headers_on() (
 	RES=$A/res base=b commits=(b s1) HEADER_ARCHES=(x86_64 s390)
@@ -550,32 +550,49 @@ check_headers_on() (
 	check_headers 1
 	rm -f "$TOOL_ERRORS"
 )
-for a in x86_64 s390; do
-	mkdir -p "$A/res/b" "$A/res/s1"
-	cp -r "$A/old" "$A/res/b/headers-$a"
-	cp -r "$A/old" "$A/res/s1/headers-$a"
-done
+hdr_reset() {
+	local a
+	rm -rf "$A/res"
+	for a in x86_64 s390; do
+		mkdir -p "$A/res/b" "$A/res/s1"
+		cp -r "$A/old" "$A/res/b/headers-$a"
+		cp -r "$A/old" "$A/res/s1/headers-$a"
+	done
+	mkdir -p "$A/res/s1/headers-s390/include/arch/arm64/asm"
+	echo '#define A64 1' >"$A/res/s1/headers-s390/include/arch/arm64/asm/kvm.h"
+}
+hdr_reset
+run check_headers_on
+check "verify-bisect UAPI: the base's bytes, and the arm64 UAPI added under arch/arm64/ on s390, pass" \
+	sh -c "grep -q 'RESULT pass:' '$T_OUT' && grep -q 'byte for byte' '$T_OUT'"
 cp "$A/moved/include/linux/t.h" "$A/res/s1/headers-x86_64/include/linux/t.h"
 printf '#define T_FLAG 0x10\n' >"$A/res/s1/headers-x86_64/include/linux/kvm-generic.h"
 sed -i 's/t-generic/kvm-generic/' "$A/res/s1/headers-x86_64/include/linux/t.h"
-mkdir -p "$A/res/s1/headers-s390/include/arch/arm64/asm"
-echo '#define A64 1' >"$A/res/s1/headers-s390/include/arch/arm64/asm/kvm.h"
 run check_headers_on
-check "verify-bisect UAPI: a move into linux/kvm-generic.h and the arm64 UAPI on s390 pass" \
-	grep -q 'RESULT pass:' "$T_OUT"
-mkdir -p "$A/res/s1/headers-s390/include/arch/x86"
+check "verify-bisect UAPI: a move into a new linux/kvm-generic.h fails on x86_64 although the ABI is the same, naming both files" sh -c \
+	"grep -q 'RESULT fail:' '$T_OUT' && grep -q 'x86_64: new installed header linux/kvm-generic.h' '$T_OUT' &&
+	 grep -q 'x86_64: linux/t.h differs from the base' '$T_OUT' && grep -q 'same ABI in linux/t.h' '$T_OUT' && ! grep -q s390: '$T_OUT'"
+hdr_reset
+mkdir -p "$A/res/s1/headers-s390/include/arch/x86" "$A/res/s1/headers-x86_64/include/arch/arm64/asm"
 echo '#define X 1' >"$A/res/s1/headers-s390/include/arch/x86/bad.h"
+echo '#define A64 1' >"$A/res/s1/headers-x86_64/include/arch/arm64/asm/kvm.h"
 cp "$A/layout/include/linux/t.h" "$A/res/s1/headers-s390/include/linux/t.h"
 run check_headers_on
-check "verify-bisect UAPI: a stray new directory and an ABI change fail, each named" sh -c \
-	"grep -q 'RESULT fail:' '$T_OUT' && grep -q 'new installed header arch/x86/bad.h' '$T_OUT' &&
-	 grep -q 's390: the ABI of linux/t.h changed' '$T_OUT' && ! grep -q x86_64: '$T_OUT'"
+check "verify-bisect UAPI: a stray directory on s390, the arm64 UAPI on x86_64 and an ABI change fail, each named" sh -c \
+	"grep -q 'RESULT fail:' '$T_OUT' && grep -q 's390: new installed header arch/x86/bad.h' '$T_OUT' &&
+	 grep -q 'x86_64: new installed header arch/arm64/asm/kvm.h' '$T_OUT' && grep -q 's390: the ABI of linux/t.h changed' '$T_OUT'"
+hdr_reset
+rm "$A/res/s1/headers-x86_64/include/linux/t.h"
+run check_headers_on
+check "verify-bisect UAPI: a header that is no longer installed fails, named" sh -c \
+	"grep -q 'RESULT fail:' '$T_OUT' && grep -q 'x86_64: installed header gone: linux/t.h' '$T_OUT'"
+hdr_reset
 T_CHANGED=drivers/vfio/vfio_main.c run check_headers_on
 check "verify-bisect UAPI: a step that changes no input of headers_install is 'unchanged inputs', not a pass" \
 	grep -q 'RESULT same:' "$T_OUT"
 T_CHANGED=arch/s390/kernel/syscalls/syscall.tbl run check_headers_on
 check "verify-bisect UAPI: a changed syscall table is an input (the headers are compared)" \
-	grep -q 'RESULT fail:' "$T_OUT"
+	sh -c "grep -q 'RESULT pass:' '$T_OUT' && grep -q 'headers compared' '$T_OUT'"
 
 # ksa_am, the one apply loop of apply.sh, verify-bisect and the runtime
 # tests, ignores the user's git configuration: with commit.gpgsign=true and
