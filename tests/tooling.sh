@@ -848,6 +848,38 @@ check "same-tokens: the pruned file is then empty" test ! -s "$A/st/h.p"
 expect "same-tokens.py --help" 0 "^usage: same-tokens.py" "$ST" --help
 expect "same-tokens.py rejects an unknown command with exit 2" 2 "invalid choice" "$ST" bogus
 
+# scripts/compare-disasm.py on two builds of one C file (x86_64's objdump).
+# "same": another __FILE__-like string (f), a longer table before the one f
+# reads (the relocation addend of t2 moves) and a grown g (h, before the
+# 64-byte aligned k, gets other padding) keep f, h and k the same; "new": a
+# changed constant, a removed and an added function are each named.
+CD=$A/cd
+mkdir -p "$CD/old/dir" "$CD/new/dir" "$CD/same/dir"
+cat >"$CD/a.c" <<'C'
+extern int puts(const char *);
+static const int t1[] = { 1, 2, 3 };
+static const int t2[] = { 4, 5, 6, 7 };
+int f(int i) { puts("a.c"); return t2[i]; }
+int g(int x) { if (x > 3) return x * 7; return x - 2; }
+int h(int x) { return x * 5 + 3; }
+__attribute__((aligned(64))) int k(int i) { return t1[i]; }
+C
+sed -e 's|"a.c"|"virt/kvm/arm64/a.c"|' -e 's|{ 1, 2, 3 }|{ 1, 2, 3, 8, 9, 10, 11, 12 }|' \
+	-e 's|return x - 2;|return x * x * x / (x + 7) - 2;|' "$CD/a.c" >"$CD/same.c"
+sed -e 's|x \* 7|x * 9|' -e 's|^int h(int x).*$|int m(void) { return 6; }|' "$CD/a.c" >"$CD/new.c"
+gcc -O2 -c "$CD/a.c" -o "$CD/old/dir/a.o" && gcc -O2 -c "$CD/same.c" -o "$CD/same/dir/a.o" && gcc -O2 -c "$CD/new.c" -o "$CD/new/dir/a.o"
+CDS=$KSA_ROOT/scripts/compare-disasm.py
+run "$CDS" --arch x86_64 "$CD/old" "$CD/same" dir
+check "compare-disasm: another string, a moved table and other padding keep f, h and k the same; g differs" \
+	sh -c "[ $RC = 1 ] && grep -q '^differs dir/a.o:.text:g ' '$T_OUT' && grep -q '3 the same, 1 differ, 0 gone, 0 new' '$T_OUT'"
+run "$CDS" --arch x86_64 --diff "$CD/old" "$CD/new"
+check "compare-disasm: a changed constant, a removed and an added function are named, with a diff" \
+	sh -c "[ $RC = 1 ] && grep -q '^differs dir/a.o:.text:g ' '$T_OUT' && grep -q '^gone dir/a.o:.text:h$' '$T_OUT' &&
+	 grep -q '^new dir/a.o:.text:m$' '$T_OUT' && grep -q '^-lea' '$T_OUT'"
+expect "compare-disasm: the same build is the same code (exit 0)" 0 "4 the same, 0 differ" "$CDS" --arch x86_64 "$CD/old" "$CD/old" dir/a.o
+expect "compare-disasm: a path without objects is a usage error (exit 2)" 2 "no object" "$CDS" --arch x86_64 "$CD/old" "$CD/new" nowhere
+expect "compare-disasm: an unknown architecture is a usage error (exit 2)" 2 "invalid choice" "$CDS" --arch vax "$CD/old" "$CD/new"
+
 # scripts/forecast.sh on a synthetic build of 300 objects: 250 read a.h, all
 # read b.h.  Two header moves in a row (=moves): the first preprocesses its
 # 250 targets before and after, and the next step's other 50 ahead; the

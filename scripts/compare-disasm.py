@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Compare the machine code of two kernel builds, function by function.
+
+For the series' claims of "no functional change": the objects of the base's
+build and of the tip's (two build directories of one architecture and
+configuration) are disassembled with the architecture's objdump, each
+function's instructions are normalised (addresses, the offsets of branch
+targets within a function and the addends of references to string and
+read-only data, where file-name strings and the layout of such sections
+show up) and the functions that differ are listed.
+"""
+import argparse
+import collections
+import difflib
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+EPILOG = """Each function is named OBJECT:SECTION:SYMBOL (the section tells apart
+the static functions of one name).  Instructions are compared with their
+relocations (objdump -dr), so a call to another function is compared by
+the callee's name, not by an address.  What is normalised:
+  - the address of each instruction and of each branch target;
+  - a branch target inside the same function, as its offset (kept: a
+    changed branch structure is a difference) rather than its address;
+  - the addend of a relocation against a string or read-only data
+    section (.rodata*, .str*), where __FILE__ strings and the layout of
+    those sections show up;
+  - the alignment padding after a function (nops, int3, zero words),
+    which moves with the size of the functions before it.
+Immediates stay as they are: a __LINE__ passed to a function (WARN,
+might_sleep) that moved to another line is a difference, to be explained.
+
+Output: one line per function that differs ("differs"), is only in the old
+build ("gone") or only in the new one ("new"), then a summary line.
+Exit codes: 0 the same code, 1 differences, 2 bad usage, 3 an objdump
+failed or is missing."""
+
+OBJDUMP = {"arm64": "aarch64-linux-gnu-objdump", "s390": "s390x-linux-gnu-objdump",
+           "x86_64": "objdump", "riscv": "riscv64-linux-gnu-objdump",
+           "powerpc": "powerpc64le-linux-gnu-objdump", "mips": "mips-linux-gnu-objdump"}
+
+SECTION = re.compile(r"^Disassembly of section (\S+):$")
+SYMBOL = re.compile(r"^[0-9a-f]+ <(.+)>:$")
+INSN = re.compile(r"^\s*[0-9a-f]+:\s*(.*)$")
+TARGET = re.compile(r"\b[0-9a-f]+ <([^>+]+)(\+0x[0-9a-f]+)?>")
+DATA_ADDEND = re.compile(r"((?:\.rodata|\.str|\.data\.rel\.ro)[\w.]*)[+-]0x[0-9a-f]+")
+
+
+# The alignment padding after a function: it depends on where the function
+# starts, so on the size of the ones before it.
+PADDING = re.compile(r"^(nop\w*( .*)?|xchg %ax,%ax|data16 .*|cs nopw .*|int3|udf .*|\.inst 0x0+( .*)?|\.(long|word) 0x0+|\(bad\))$")
+
+
+def functions(objdump, path):
+    """{(section, symbol): [normalised lines]} of one object."""
+    r = subprocess.run([objdump, "-dr", "--no-show-raw-insn", path],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise RuntimeError("%s -dr %s: %s" % (objdump, path, r.stderr.decode(errors="replace").strip()[-300:]))
+    out = collections.OrderedDict()
+    section, sym, body = None, None, None
+    for line in r.stdout.decode(errors="replace").split("\n"):
+        m = SECTION.match(line)
+        if m:
+            section, sym, body = m.group(1), None, None
+            continue
+        m = SYMBOL.match(line)
+        if m and section:
+            sym = m.group(1)
+            body = out.setdefault((section, sym), [])
+            continue
+        if body is None:
+            continue
+        m = INSN.match(line)
+        if not m:
+            continue
+        text = m.group(1).strip()
+        # Relocation lines ("R_AARCH64_CALL26\tfoo") follow the instruction.
+        text = TARGET.sub(lambda t: "<%s%s>" % (t.group(1), t.group(2) or "") if t.group(1) != sym
+                          else "<.%s>" % (t.group(2) or "+0x0"), text)
+        text = DATA_ADDEND.sub(r"\1", text)
+        body.append(re.sub(r"\s+", " ", text))
+    for body in out.values():
+        while body and PADDING.match(body[-1]):
+            body.pop()
+    return out
+
+
+def objects(root, paths):
+    found = set()
+    for p in paths or ["."]:
+        base = os.path.join(root, p)
+        if os.path.isfile(base) and base.endswith(".o"):
+            found.add(os.path.relpath(base, root))
+            continue
+        for dirpath, _, files in os.walk(base):
+            for f in files:
+                # Kbuild's objects, not the link's intermediates.
+                if f.endswith(".o") and not f.endswith((".mod.o", "built-in.o")) and f not in ("vmlinux.o",):
+                    found.add(os.path.relpath(os.path.join(dirpath, f), root))
+    return found
+
+
+def digest(lines):
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--arch", required=True, choices=sorted(OBJDUMP), help="the architecture of the builds")
+    p.add_argument("--diff", action="store_true", help="print a unified diff of each function that differs")
+    p.add_argument("old", help="the old build directory (the base's)")
+    p.add_argument("new", help="the new build directory (the tip's)")
+    p.add_argument("paths", nargs="*", help="directories or objects to compare, relative to the build directories (default: all)")
+    a = p.parse_args()
+    for d in (a.old, a.new):
+        if not os.path.isdir(d):
+            p.error("%s is not a directory" % d)
+    objdump = OBJDUMP[a.arch]
+    if not shutil.which(objdump):
+        print("compare-disasm: %s not found (scripts/setup.sh installs the cross binutils)" % objdump, file=sys.stderr)
+        return 3
+    old_o, new_o = objects(a.old, a.paths), objects(a.new, a.paths)
+    if not old_o and not new_o:
+        print("compare-disasm: no object under %s in either build" % " ".join(a.paths or ["."]), file=sys.stderr)
+        return 2
+    counts = collections.Counter()
+    for obj in sorted(old_o | new_o):
+        try:
+            fo = functions(objdump, os.path.join(a.old, obj)) if obj in old_o else {}
+            fn = functions(objdump, os.path.join(a.new, obj)) if obj in new_o else {}
+        except RuntimeError as e:
+            print("compare-disasm: %s" % e, file=sys.stderr)
+            return 3
+        for key in list(fo) + [k for k in fn if k not in fo]:
+            name = "%s:%s:%s" % (obj, key[0], key[1])
+            counts["functions"] += 1
+            if key not in fn:
+                print("gone %s" % name)
+                counts["gone"] += 1
+            elif key not in fo:
+                print("new %s" % name)
+                counts["new"] += 1
+            elif digest(fo[key]) != digest(fn[key]):
+                print("differs %s (%d instructions before, %d after)" % (name, len(fo[key]), len(fn[key])))
+                counts["differs"] += 1
+                if a.diff:
+                    sys.stdout.writelines(l + "\n" for l in difflib.unified_diff(fo[key], fn[key], "old", "new", lineterm="", n=2))
+            else:
+                counts["same"] += 1
+    print("compare-disasm: %d objects, %d functions: %d the same, %d differ, %d gone, %d new"
+          % (len(old_o | new_o), counts["functions"], counts["same"], counts["differs"], counts["gone"], counts["new"]))
+    return 1 if counts["differs"] or counts["gone"] or counts["new"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
