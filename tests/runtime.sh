@@ -865,7 +865,13 @@ run_section() {
 kvmtool_results() {
 	local log=$LOGS/clients-$1.log s sec want msg
 	for s in "${KVMTOOL_STOPS[@]}"; do
-		sec=$(run_section "$log" "kvmtool-$s")
+		# kvmtool's own teardown race, whatever the kernel: epoll__exit
+		# (epoll.c) writes the stop event, reads it back itself and closes
+		# the eventfd, while the epoll thread, woken by it, may still read
+		# and write that fd, and warns of EBADF (errno 9).  Seen once on the
+		# base (2026-12-03), after the guest had stopped.  Only those two
+		# exact lines are dropped; any other Warning still fails.
+		sec=$(run_section "$log" "kvmtool-$s" | grep -Ev '^  Warning: epoll__thread: (read|write)\(stop\) failed with 9$' || true)
 		case $s in
 		off) want="stopping with PSCI SYSTEM_OFF" msg="reboot: Power down" ;;
 		reset) want="stopping with PSCI SYSTEM_RESET" msg="reboot: Restarting system" ;;
