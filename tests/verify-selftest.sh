@@ -117,7 +117,7 @@ check "a header step that changes tokens compiles the targets whose tokens chang
 $(step_evidence $tipn build-s390)
 E"
 kept=$(grep -Eo '[0-9]+ of the [0-9]+ Kbuild targets' "$T_OUT" | head -n 1)
-check "that step compiled the targets whose tokens changed (vfio.h's) and no more ($kept kept)" \
+check "that step keeps some of its targets and compiles the others ($kept kept)" \
 	sh -c "set -- $kept; [ \"\$1\" -gt 0 ] && [ \"\$1\" -lt \"\$4\" ]"
 check "the header step after one preprocesses none of its targets before it: the step before took their tokens" \
 	grep -q ' 0 of them preprocessed before the step' "$T_OUT"

@@ -174,15 +174,22 @@ header_only_step() {
 	[ "$any" = 1 ]
 }
 
+# step_targets STEP OUT FILE: the Kbuild targets of the build directory OUT
+# that read a file STEP changes (or may find one it adds first), into FILE.
+step_targets() {
+	local -a changed added
+	mapfile -t changed < <(changed_files "$1")
+	mapfile -t added < <(added_files "$1")
+	"$SAME_TOKENS" affected "$2" "$VT" --changed "${changed[@]}" --added "${added[@]}" >"$3"
+}
+
 # tokens_before STEP: with the tree at the step before STEP, the tokens of
 # every target that reads STEP's headers, for each architecture where
 # same_tokens can apply (kept in $RES/<commit>/tokens-ARCH.hashes, so that
 # the tokens after a step serve as those before the next).
 tokens_before() {
-	local step=$1 a out d st prevh changed added t0
+	local step=$1 a out d st prevh t0
 	[ "$step" != 0 ] && header_only_step "$step" || return 0
-	mapfile -t changed < <(changed_files "$step")
-	mapfile -t added < <(added_files "$step")
 	for a in "${build_arches[@]}"; do
 		d=$RES/${commits[$step]}/tokens-$a
 		have_result "$step" "build-$a" && continue
@@ -205,7 +212,7 @@ tokens_before() {
 			echo "not tried: $out does not hold the build of the step before (another build used it since)" >"$d.state"
 			continue
 		fi
-		if printf '%s\n' "${changed[@]}" | grep -q '\(^\|/\)uapi/'; then
+		if changed_files "$step" | grep -q '\(^\|/\)uapi/'; then
 			if [[ " ${HEADER_ARCHES[*]} " != *" $a "* ]]; then
 				echo "not tried: the step changes a UAPI header, and $a has no headers check" >"$d.state"
 				continue
@@ -216,7 +223,7 @@ tokens_before() {
 				continue
 			fi
 		fi
-		if ! "$SAME_TOKENS" affected "$out" "$VT" --changed "${changed[@]}" --added "${added[@]}" >"$d.targets" 2>"$d.why"; then
+		if ! step_targets "$step" "$out" "$d.targets" 2>"$d.why"; then
 			echo "not tried: $(tail -n 1 "$d.why")" >"$d.state"
 			continue
 		fi
@@ -256,6 +263,9 @@ same_tokens() {
 	# failure returns.
 	checkout "${commits[$step]}" || return 2
 	tree_is "${commits[$step]}" || return 2
+	# What the hashes below (and tokens_ahead's) saw: a file written after
+	# this makes them stale (prune_tokens).
+	touch "$d.mark"
 	t0=$(date +%s)
 	rm -rf "$d.deps"
 	: >"$d.after"
@@ -295,15 +305,12 @@ same_tokens() {
 # the build then wrote (prune_tokens).  Prints what it did, after "; ".
 tokens_ahead() {
 	local a=$1 step=$2 out=$KSA_OUT/$1-kvm d=$RES/${commits[$2]}/tokens-$1 next=$(($2 + 1)) t0 nahead
-	local -a changed added
 	[ "$next" -le "$n" ] && header_only_step "$next" || return 0
 	if [ "$next" != "$n" ] && [[ " ${tip_only[*]} " == *" $a "* ]]; then return 0; fi
-	mapfile -t changed < <(changed_files "$next")
-	mapfile -t added < <(added_files "$next")
 	# A UAPI header step qualifies only if the installed headers stay the
 	# same, which tokens_before checks: not worth guessing here.
-	if printf '%s\n' "${changed[@]}" | grep -q '\(^\|/\)uapi/'; then return 0; fi
-	"$SAME_TOKENS" affected "$out" "$VT" --changed "${changed[@]}" --added "${added[@]}" >"$d.ahead" 2>/dev/null || return 0
+	if changed_files "$next" | grep -q '\(^\|/\)uapi/'; then return 0; fi
+	step_targets "$next" "$out" "$d.ahead" 2>/dev/null || return 0
 	[ "$(grep -c . "$d.ahead")" -ge "$TOKENS_MIN" ] || return 0
 	awk -F'\t' 'FILENAME == ARGV[1] { h[$1] = 1; next } !($1 in h)' "$d.after" "$d.ahead" >"$d.ahead.missing"
 	nahead=$(grep -c . "$d.ahead.missing" || true)
@@ -317,11 +324,12 @@ tokens_ahead() {
 }
 
 # prune_tokens ARCH STEP: after STEP's build, drop the hashes of STEP's
-# targets that read a file the build wrote after they were taken.
+# targets that read a file written (by the build, say) after they were
+# taken.
 prune_tokens() {
-	local h=$RES/${commits[$2]}/tokens-$1.hashes out=$KSA_OUT/$1-kvm
+	local h=$RES/${commits[$2]}/tokens-$1.hashes m=$RES/${commits[$2]}/tokens-$1.mark
 	[ -s "$h" ] || return 0
-	"$SAME_TOKENS" prune "$out" "$h" "$out/.ksa-build-start" 2>/dev/null || rm -f "$h"
+	[ -f "$m" ] && "$SAME_TOKENS" prune "$KSA_OUT/$1-kvm" "$h" "$m" 2>/dev/null || rm -f "$h"
 }
 
 # build_state STEP ARCH: what .ksa-state holds after verify-bisect's build
