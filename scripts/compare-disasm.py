@@ -29,6 +29,9 @@ the callee's name, not by an address.  What is normalised:
   - the addend of a relocation against a string or read-only data
     section (.rodata*, .str*), where __FILE__ strings and the layout of
     those sections show up;
+  - on arm64, the immediate that adds an object's offset to a data
+    section's base (section anchors: adrp, add :lo12:.rodata, then add or
+    load with the offset), the same layout in another form;
   - the alignment padding after a function (nops, int3, zero words),
     which moves with the size of the functions before it.
 Immediates stay as they are: a __LINE__ passed to a function (WARN,
@@ -48,11 +51,43 @@ SYMBOL = re.compile(r"^[0-9a-f]+ <(.+)>:$")
 INSN = re.compile(r"^\s*[0-9a-f]+:\s*(.*)$")
 TARGET = re.compile(r"\b[0-9a-f]+ <([^>+]+)(\+0x[0-9a-f]+)?>")
 DATA_ADDEND = re.compile(r"((?:\.rodata|\.str|\.data\.rel\.ro)[\w.]*)[+-]0x[0-9a-f]+")
+# arm64 builds the address of data from a section base: adrp and an add
+# with R_AARCH64_ADD_ABS_LO12_NC against the section, then often a second
+# add (or a load) with the object's offset in the section as an immediate.
+# That offset is layout, like an addend: a register that holds the base of
+# a data section has the immediate of its next use as a base normalised.
+A64_BASE_RELOC = re.compile(r"^R_AARCH64_ADD_ABS_LO12_NC (?:\.rodata|\.str|\.data\.rel\.ro)")
+A64_REG = re.compile(r"\b([xw]\d+)\b")
+A64_ADD_IMM = re.compile(r"^add ([xw]\d+), ([xw]\d+), #0x[0-9a-f]+$")
+A64_MEM_IMM = re.compile(r"\[([xw]\d+), #(?:0x)?[0-9a-f]+\]$")
 
 
 # The alignment padding after a function: it depends on where the function
 # starts, so on the size of the ones before it.
 PADDING = re.compile(r"^(nop\w*( .*)?|xchg %ax,%ax|data16 .*|cs nopw .*|int3|udf .*|\.inst 0x0+( .*)?|\.(long|word) 0x0+|\(bad\))$")
+
+
+A64_READS_ONLY = re.compile(r"^(st(r|ur|p|np|lr|llr)[bh]?|cmp|cmn|tst|ccmp|ccmn|fcmp|cbn?z|tbn?z|b|bl|br|blr|ret|prfm|dmb|dsb|isb|hint|bti|paciasp|autiasp)(\.\w+)? ")
+
+
+def a64_written(text):
+    """The registers an arm64 instruction writes: its first operand (two for
+    the load pairs), none for stores, compares and branches, and the base
+    register of a pre- or post-indexed access."""
+    regs = A64_REG.findall(text)
+    mnemonic = text.split(" ", 1)[0]
+    if A64_READS_ONLY.match(text + " "):
+        written = set()
+    elif mnemonic in ("ldp", "ldnp", "ldpsw", "ldxp", "ldaxp"):
+        written = set(regs[:2])
+    else:
+        written = set(regs[:1])
+    if text.endswith("]!") or re.search(r"\], #", text):
+        m = re.search(r"\[([xw]\d+)", text)
+        if m:
+            written.add(m.group(1))
+    # x0 and w0 are one register.
+    return {v + r[1:] for r in written for v in "xw"}
 
 
 def functions(objdump, path):
@@ -63,6 +98,7 @@ def functions(objdump, path):
         raise RuntimeError("%s -dr %s: %s" % (objdump, path, r.stderr.decode(errors="replace").strip()[-300:]))
     out = collections.OrderedDict()
     section, sym, body = None, None, None
+    bases = set()
     for line in r.stdout.decode(errors="replace").split("\n"):
         m = SECTION.match(line)
         if m:
@@ -72,6 +108,7 @@ def functions(objdump, path):
         if m and section:
             sym = m.group(1)
             body = out.setdefault((section, sym), [])
+            bases = set()
             continue
         if body is None:
             continue
@@ -83,7 +120,26 @@ def functions(objdump, path):
         text = TARGET.sub(lambda t: "<%s%s>" % (t.group(1), t.group(2) or "") if t.group(1) != sym
                           else "<.%s>" % (t.group(2) or "+0x0"), text)
         text = DATA_ADDEND.sub(r"\1", text)
-        body.append(re.sub(r"\s+", " ", text))
+        text = re.sub(r"\s+", " ", text)
+        if text.startswith("R_AARCH64_"):
+            if A64_BASE_RELOC.match(text) and body:
+                m = A64_ADD_IMM.match(body[-1])
+                if m:
+                    bases.add(m.group(1))
+        elif bases:
+            m = A64_ADD_IMM.match(text)
+            mem = A64_MEM_IMM.search(text)
+            if m and m.group(2) in bases:
+                text = text[:text.rindex("#")] + "#<data>"
+                bases.discard(m.group(2))
+                bases.discard(m.group(1))
+            elif mem and mem.group(1) in bases:
+                text = text[:mem.start()] + "[%s, #<data>]" % mem.group(1)
+                bases.discard(mem.group(1))
+                bases -= set(A64_REG.findall(text[:mem.start()]))
+            else:
+                bases -= a64_written(text)
+        body.append(text)
     for body in out.values():
         while body and PADDING.match(body[-1]):
             body.pop()

@@ -22,12 +22,17 @@ the reasoned ignores in checkpatch.ignore), kernel-doc on the files it
 changes, the Coccinelle rules in cocci/ and a selection of the kernel's, and
 a comparison of 'make headers_install' with the base for x86_64, arm64 and
 s390, byte for byte: the base's files with the base's bytes, no file added
-(s390 may add only the arm64 KVM UAPI, under arch/arm64/); a header that
+(s390 may add only the arm64 KVM UAPI, under arch/arm64/, which must be
+arm64's headers with patch 4's rewrites and arm64's ABI); a header that
 differs is shown with a diff and with what scripts/uapi-abi.sh finds of its
 ABI (constants such as ioctl numbers, and struct layouts, compiled for each
 architecture).  The x86_64, arm64 and s390
 configurations build with CONFIG_UAPI_HEADER_TEST, so every installed header
-must also compile on its own.
+must also compile on its own.  At every step that builds arm64 again, the
+machine code of its KVM objects (virt/kvm, arch/arm64/kvm with the hyp) is
+compared with the step before, function by function
+(scripts/compare-disasm.py, "disasm"): every function that differs must be
+explained for that patch in disasm.explained.
 
 The matrix (tinyconfig + configs/ARCH-kvm.config + configs/boot-ARCH.config
 where there is one, the configurations tests/runtime.sh boots): x86_64,
@@ -42,7 +47,8 @@ reported as not checked.
   --quick          builds and checkpatch only (no sparse, kernel-doc,
                    Coccinelle, headers): the same as --only build,checkpatch
   --only LIST      only these checks (comma separated): build, sparse
-                   (implies build), checkpatch, kernel-doc, coccinelle, uapi
+                   (implies build), checkpatch, kernel-doc, coccinelle, uapi,
+                   disasm (implies build)
   --tip-only LIST  build these architectures (of riscv, powerpc, mips,
                    loongarch) at the base and the last step only, the
                    steps between reported as not checked with the command
@@ -170,7 +176,7 @@ done
 for a in "${tip_only[@]}"; do
 	case " $ALWAYS_ARCHES " in *" $a "*) usage_error "--tip-only $a: x86_64, arm64 and s390 are built at every step" ;; esac
 done
-ALL_CHECKS="build sparse checkpatch kernel-doc coccinelle uapi"
+ALL_CHECKS="build sparse checkpatch kernel-doc coccinelle uapi disasm"
 declare -A want_check=()
 for c in ${only//,/ }; do
 	case " $ALL_CHECKS " in *" $c "*) want_check[$c]=1 ;; *) usage_error "--only: unknown check '$c' (known: $ALL_CHECKS)" ;; esac
@@ -178,6 +184,7 @@ done
 if [ -z "$only" ]; then for c in $ALL_CHECKS; do want_check[$c]=1; done; fi
 [ ${#want_check[@]} -gt 0 ] || usage_error "--only names no check (known: $ALL_CHECKS)"
 [ -z "${want_check[sparse]:-}" ] || want_check[build]=1
+[ -z "${want_check[disasm]:-}" ] || want_check[build]=1
 on() { [ -n "${want_check[$1]:-}" ]; }
 need_cmd git make gcc ccache:ccache python3 perl
 on coccinelle && need_cmd spatch:coccinelle
@@ -238,6 +245,13 @@ abi_hash=$(cat "$KSA_ROOT/scripts/uapi-abi.sh" "$KSA_ROOT/scripts/checks/uapi.sh
 if [ "$(cat "$RES/uapi-abi.hash" 2>/dev/null)" != "$abi_hash" ]; then
 	rm -f "$RES"/*/uapi
 	echo "$abi_hash" >"$RES/uapi-abi.hash"
+fi
+# The disasm results depend on the comparison script, the check and the
+# explanations: when one changes, only they are done again.
+disasm_hash=$(cat "$KSA_ROOT/scripts/compare-disasm.py" "$KSA_ROOT/scripts/checks/disasm.sh" "$KSA_ROOT/disasm.explained" 2>/dev/null | sha256sum | cut -c1-16)
+if [ "$(cat "$RES/disasm.hash" 2>/dev/null)" != "$disasm_hash" ]; then
+	rm -f "$RES"/*/disasm-*
+	echo "$disasm_hash" >"$RES/disasm.hash"
 fi
 vgit() { GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL git -C "$VT" "$@"; }
 
@@ -354,6 +368,8 @@ source "$KSA_ROOT/scripts/checks/coccinelle.sh"
 source "$KSA_ROOT/scripts/checks/cocci-kernel.sh"
 # shellcheck source=scripts/checks/uapi.sh
 source "$KSA_ROOT/scripts/checks/uapi.sh"
+# shellcheck source=scripts/checks/disasm.sh
+source "$KSA_ROOT/scripts/checks/disasm.sh"
 
 # --- helpers of the checks -------------------------------------------------
 
@@ -441,7 +457,7 @@ if on build; then count_builds; fi
 log "$n patches, steps $first-$last, architectures: ${build_arches[*]:-none}; $full_total full and $step_total incremental builds to run"
 if on build; then
 	for a in "${build_arches[@]}"; do
-		have_result 0 "build-$a" || build_step 0 "$a"
+		{ have_result 0 "build-$a" && has_snapshot 0 "$a"; } || build_step 0 "$a"
 	done
 fi
 # What the checks need of the base, while the tree is at the base: the
@@ -467,8 +483,13 @@ for step in $(seq "$first" "$last"); do
 	if on build; then
 		tokens_before "$step"
 		for a in "${build_arches[@]}"; do
-			have_result "$step" "build-$a" || build_step "$step" "$a"
+			{ have_result "$step" "build-$a" && has_snapshot "$step" "$a"; } || build_step "$step" "$a"
 		done
+		if on disasm; then
+			for a in "${build_arches[@]}"; do
+				[ -z "${DISASM_PATHS[$a]:-}" ] || timed "$step" "disasm-$a" check_disasm "$a"
+			done
+		fi
 	fi
 	progress "$step" "$n" "$(for c in checkpatch kernel-doc coccinelle uapi; do on "$c" && printf '%s ' "$c"; done)"
 	if [ -n "$tier" ] && [ "$step" = "$n" ] && on sparse; then
@@ -488,6 +509,7 @@ if on build; then for a in "${arches[@]}"; do checks+=("build-$a"); done; fi
 if [ -n "$tier" ] && on sparse && [ "$last" = "$n" ]; then
 	for a in "${arches[@]}"; do case $SPARSE_ARCHES in *" $a "*) checks+=("sparse-$a") ;; esac; done
 fi
+if on disasm; then for a in "${arches[@]}"; do [ -z "${DISASM_PATHS[$a]:-}" ] || checks+=("disasm-$a"); done; fi
 for c in checkpatch kernel-doc coccinelle uapi; do
 	on "$c" && checks+=("$c")
 	[ "$c" != coccinelle ] || ! on coccinelle || checks+=(cocci-kernel)

@@ -534,6 +534,80 @@ echo 'struct t_s x y;' >>"$A/broken/include/linux/t.h"
 expect "uapi-abi: a header that does not compile is exit 4" 4 "do not compile" \
 	abi --compare x86_64 "$A/old" "$A/broken" linux/t.h
 
+# A header whose macros use a name from a header it does not include (as
+# arm64's asm/kvm.h uses KVM_REG_ARM64 from linux/kvm.h) loses those macros
+# all at once, however many there are; the others keep their values, in
+# unsigned decimal on every architecture.
+mkdir -p "$A/undecl/include/linux"
+{
+	echo '#define U_OK 7'
+	echo '#define U_NEG -1'
+	for i in $(seq 1 20); do echo "#define U_BAD$i (U_OTHER | $i)"; done
+} >"$A/undecl/include/linux/u.h"
+run abi x86_64 "$A/undecl" linux/u.h
+check "uapi-abi: 20 macros that use an undeclared name are dropped, the others kept" \
+	sh -c "[ $RC = 0 ] && grep -qx 'const U_OK = 7' '$T_OUT' && ! grep -q U_BAD '$T_OUT'"
+check "uapi-abi: a negative constant is printed in unsigned decimal" grep -qx 'const U_NEG = 18446744073709551615' "$T_OUT"
+printf '#define M_ONLY 0x8000000000000000\n' >"$A/undecl/include/linux/m.h"
+expect "uapi-abi: a header of macros alone (no type for pahole) dumps its constants" 0 '^const M_ONLY = 9223372036854775808$' \
+	abi s390 "$A/undecl" linux/m.h
+
+# check_headers' foreign_uapi: what s390 installs under arch/arm64/ must be
+# the same step's arm64 headers with gen-foreign-uapi.sh's rewrites, with
+# arm64's ABI when compiled for s390, and nothing more.
+# shellcheck disable=SC2034,SC2317 # the variables serve the eval'd function
+foreign_on() (
+	TOOL_ERRORS=$(mktemp)
+	eval "$(sed -n '/^foreign_uapi() {/,/^}/p' "$KSA_ROOT/scripts/checks/uapi.sh")"
+	foreign_uapi "$A/fa" "$A/fs"
+	[ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }
+	rm -f "$TOOL_ERRORS"
+)
+foreign_reset() {
+	rm -rf "$A/fa" "$A/fs"
+	mkdir -p "$A/fa/include/asm" "$A/fa/include/linux" "$A/fs/include/arch/arm64/asm" "$A/fs/include/linux"
+	printf 'typedef unsigned long long __u64;\n' | tee "$A/fa/include/linux/types.h" >"$A/fs/include/linux/types.h"
+	cat >"$A/fa/include/asm/t.h" <<'HDR'
+#ifndef _T_H
+#define _T_H
+#include <linux/types.h>
+#include <asm/u.h>
+struct t_regs {
+	__u64 a;
+	__uint128_t v[2];
+};
+#define T_X 5
+#endif
+HDR
+	printf '#define U_Y 0x8000000000000000ULL\n' >"$A/fa/include/asm/u.h"
+	sed -e 's@<linux/types.h>@<arch/arm64/asm/foreign.h>@; s@<asm/u.h>@<arch/arm64/asm/u.h>@; s/__uint128_t/__arm64_uint128_t/' \
+		"$A/fa/include/asm/t.h" >"$A/fs/include/arch/arm64/asm/t.h"
+	cp "$A/fa/include/asm/u.h" "$A/fs/include/arch/arm64/asm/u.h"
+	cat >"$A/fs/include/arch/arm64/asm/foreign.h" <<'HDR'
+#ifndef _F_H
+#define _F_H
+#include <linux/types.h>
+#define __arm64_uint128_t unsigned __int128 __attribute__((__aligned__(16)))
+#endif
+HDR
+}
+foreign_reset
+run foreign_on
+check "verify-bisect UAPI: arm64's headers with gen-foreign-uapi.sh's rewrites, under arch/arm64/ on s390, pass" \
+	sh -c "[ $RC = 0 ] && [ ! -s '$T_OUT' ]"
+sed -i 's/__arm64_uint128_t/__uint128_t/' "$A/fs/include/arch/arm64/asm/t.h"
+run foreign_on
+check "verify-bisect UAPI: a copy with the host's 128-bit alignment fails with the layouts (40 bytes on s390, 48 on arm64)" \
+	sh -c "grep -q 'another ABI than on arm64' '$T_OUT' && grep -q '/\\* size: 40 \\*/' '$T_OUT' && grep -q '/\\* size: 48 \\*/' '$T_OUT' && ! grep -q 'TOOL ERROR' '$T_OUT'"
+foreign_reset
+echo '#define T_S390_ONLY 1' >>"$A/fs/include/arch/arm64/asm/foreign.h"
+echo '#define E 1' >"$A/fs/include/arch/arm64/asm/extra.h"
+sed -i 's/#define T_X 5/#define T_X 6/' "$A/fs/include/arch/arm64/asm/t.h"
+run foreign_on
+check "verify-bisect UAPI: an s390-only header, a constant in foreign.h and a changed copy fail, each named" sh -c \
+	"grep -q 'arch/arm64/asm/extra.h: arm64 installs no asm/extra.h' '$T_OUT' && grep -q 'foreign.h adds constants' '$T_OUT' &&
+	 grep -q \"arch/arm64/asm/t.h is not arm64's asm/t.h\" '$T_OUT' && grep -q '^+#define T_X 6' '$T_OUT'"
+
 # verify-bisect's check_headers on two synthetic installed trees: the base's
 # bytes and the arm64 UAPI added on s390 pass; a move into a new header (the
 # kvm-generic.h split), an ABI change, a stray or a lost header fail.
@@ -546,7 +620,7 @@ check_headers_on() (
 	tool_errors() { [ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }; }
 	install_headers() { return 0; }
 	changed_files() { echo "${T_CHANGED:-include/uapi/linux/t.h}"; }
-	eval "$(sed -n '/^check_headers() {/,/^}/p' "$KSA_ROOT/scripts/checks/uapi.sh")"
+	eval "$(sed -n '/^check_headers() {/,/^}/p; /^foreign_uapi() {/,/^}/p' "$KSA_ROOT/scripts/checks/uapi.sh")"
 	check_headers 1
 	rm -f "$TOOL_ERRORS"
 )
@@ -558,8 +632,9 @@ hdr_reset() {
 		cp -r "$A/old" "$A/res/b/headers-$a"
 		cp -r "$A/old" "$A/res/s1/headers-$a"
 	done
-	mkdir -p "$A/res/s1/headers-s390/include/arch/arm64/asm"
+	mkdir -p "$A/res/s1/headers-s390/include/arch/arm64/asm" "$A/res/s1/headers-arm64/include/asm"
 	echo '#define A64 1' >"$A/res/s1/headers-s390/include/arch/arm64/asm/kvm.h"
+	echo '#define A64 1' >"$A/res/s1/headers-arm64/include/asm/kvm.h"
 }
 hdr_reset
 run check_headers_on
@@ -581,6 +656,11 @@ run check_headers_on
 check "verify-bisect UAPI: a stray directory on s390, the arm64 UAPI on x86_64 and an ABI change fail, each named" sh -c \
 	"grep -q 'RESULT fail:' '$T_OUT' && grep -q 's390: new installed header arch/x86/bad.h' '$T_OUT' &&
 	 grep -q 'x86_64: new installed header arch/arm64/asm/kvm.h' '$T_OUT' && grep -q 's390: the ABI of linux/t.h changed' '$T_OUT'"
+hdr_reset
+echo '#define A64 2' >"$A/res/s1/headers-s390/include/arch/arm64/asm/kvm.h"
+run check_headers_on
+check "verify-bisect UAPI: check_headers fails an arm64 UAPI on s390 that is not arm64's" sh -c \
+	"grep -q 'RESULT fail:' '$T_OUT' && grep -q \"s390: arch/arm64/asm/kvm.h is not arm64's asm/kvm.h\" '$T_OUT'"
 hdr_reset
 rm "$A/res/s1/headers-x86_64/include/linux/t.h"
 run check_headers_on
@@ -616,6 +696,60 @@ check "ksa_am applies the patch despite commit.gpgsign in the repository's own c
 git -C "$WT" config --unset commit.gpgsign
 git -C "$WT" config --unset gpg.program
 git -C "$WT" checkout -q -f kvm-s390-arm64
+
+# verify-bisect's disasm check (scripts/checks/disasm.sh) on kept objects of
+# three synthetic steps: the same code passes, a changed function fails
+# unless disasm.explained lists it for that patch, a listed function that
+# no longer differs fails, and a step that did not build compares the next
+# one with the step before it.
+# shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd functions
+disasm_on() (
+	RES=$A/dres commits=(c0 c1 c2) patches=(p1.patch p2.patch)
+	TOOL_ERRORS=$(mktemp)
+	on() { return 0; }
+	result_file() { printf '%s/%s/%s' "$RES" "${commits[$1]}" "$2"; }
+	have_result() { return 1; }
+	put_result() { echo "RESULT $3:"; cat; }
+	tool_errors() { [ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }; }
+	eval "$(sed -n '/^explained() {/,/^}/p; /^check_disasm() {/,/^}/p' "$KSA_ROOT/scripts/checks/disasm.sh")"
+	declare -A DISASM_PATHS=([x86_64]=virt/kvm)
+	DISASM_EXPLAINED=$A/dexplained
+	check_disasm x86_64 "$1"
+	rm -f "$TOOL_ERRORS"
+)
+disasm_obj() { # COMMIT BODY-OF-g
+	mkdir -p "$A/dres/$1/objs-x86_64/virt/kvm"
+	printf 'int f(int x) { return x * 3; }\nint g(int x) { %s }\n' "$2" >"$A/dres/$1/g.c"
+	gcc -O2 -c -o "$A/dres/$1/objs-x86_64/virt/kvm/k.o" "$A/dres/$1/g.c"
+	echo pass >"$A/dres/$1/build-x86_64"
+}
+rm -rf "$A/dres"
+disasm_obj c0 'return x + 1;'
+disasm_obj c1 'return x + 1;'
+disasm_obj c2 'return x - 7;'
+: >"$A/dexplained"
+run disasm_on 1
+check "verify-bisect disasm: the same machine code as the step before passes" \
+	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q 'the same machine code as step 0' '$T_OUT'"
+run disasm_on 2
+check "verify-bisect disasm: a changed function that disasm.explained does not list fails, named" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q '^differs virt/kvm/k.o:.text:g ' '$T_OUT' && ! grep -q ':f ' '$T_OUT'"
+printf 'p2.patch\tvirt/kvm/k.o:.text:g\tg now subtracts (test)\n' >"$A/dexplained"
+run disasm_on 2
+check "verify-bisect disasm: ... and passes when it is explained for that patch" \
+	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q '1 functions differ from step 1, each explained' '$T_OUT'"
+printf 'p1.patch\tvirt/kvm/k.o:.text:f\tnot changed at all\n' >"$A/dexplained"
+run disasm_on 1
+check "verify-bisect disasm: an explained function that does not differ fails (stale explanation)" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'the same as at step 0' '$T_OUT' && grep -q 'k.o:.text:f' '$T_OUT'"
+: >"$A/dexplained"
+echo same >"$A/dres/c1/build-x86_64"
+rm -rf "$A/dres/c1/objs-x86_64"
+run disasm_on 1
+check "verify-bisect disasm: a step that did not build again is 'unchanged inputs'" grep -q '^RESULT same:' "$T_OUT"
+run disasm_on 2
+check "verify-bisect disasm: the next step is compared with the last step that built" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'differ from step 0' '$T_OUT'"
 
 # verify-bisect's build_inputs and untouched_inputs: the files a build read
 # come from its .cmd files with their paths cleaned; a step whose files the
@@ -876,6 +1010,24 @@ run "$CDS" --arch x86_64 --diff "$CD/old" "$CD/new"
 check "compare-disasm: a changed constant, a removed and an added function are named, with a diff" \
 	sh -c "[ $RC = 1 ] && grep -q '^differs dir/a.o:.text:g ' '$T_OUT' && grep -q '^gone dir/a.o:.text:h$' '$T_OUT' &&
 	 grep -q '^new dir/a.o:.text:m$' '$T_OUT' && grep -q '^-lea' '$T_OUT'"
+# arm64 (section anchors): the offset of a static object from the .rodata
+# base is an add immediate of its own, layout like an addend; code that
+# does something else with the base still differs.
+mkdir -p "$CD/a64old/d" "$CD/a64same/d" "$CD/a64new/d"
+cat >"$CD/r.c" <<'C'
+struct ops { long a, b; };
+static const long pad[4] = { 1, 2, 3, 4 };
+static const struct ops o1 = { 5, 6 };
+void set(const void **p, const void **q) { *p = pad; *q = &o1; }
+C
+sed 's/pad\[4\] = { 1, 2, 3, 4 }/pad[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }/' "$CD/r.c" >"$CD/r-same.c"
+sed 's/\*p = pad; \*q = &o1;/*q = \&o1; *p = 0;/' "$CD/r.c" >"$CD/r-new.c"
+aarch64-linux-gnu-gcc -O2 -c "$CD/r.c" -o "$CD/a64old/d/r.o" && aarch64-linux-gnu-gcc -O2 -c "$CD/r-same.c" -o "$CD/a64same/d/r.o" &&
+	aarch64-linux-gnu-gcc -O2 -c "$CD/r-new.c" -o "$CD/a64new/d/r.o"
+expect "compare-disasm: arm64, an object moved within .rodata (the base's add immediate) is the same code" 0 "1 the same, 0 differ" \
+	"$CDS" --arch arm64 "$CD/a64old" "$CD/a64same"
+expect "compare-disasm: arm64, other code with the same .rodata base differs" 1 "^differs d/r.o:.text:set " \
+	"$CDS" --arch arm64 "$CD/a64old" "$CD/a64new"
 expect "compare-disasm: the same build is the same code (exit 0)" 0 "4 the same, 0 differ" "$CDS" --arch x86_64 "$CD/old" "$CD/old" dir/a.o
 expect "compare-disasm: a path without objects is a usage error (exit 2)" 2 "no object" "$CDS" --arch x86_64 "$CD/old" "$CD/new" nowhere
 expect "compare-disasm: an unknown architecture is a usage error (exit 2)" 2 "invalid choice" "$CDS" --arch vax "$CD/old" "$CD/new"

@@ -2,7 +2,8 @@
 # verify-bisect check: uapi (make headers_install against the base).
 # Inputs: UAPI headers, header-install scripts, syscall tables, the top and
 # architecture Makefiles (else "same").  Result: pass or fail (a header
-# added, removed or changed: s390 may add only arch/arm64/).
+# added, removed or changed: s390 may add only arch/arm64/, which must be
+# arm64's UAPI with arm64's ABI).
 # Sourced by scripts/verify-bisect.sh, whose state (RES, commits, VT, the
 # result store and the helpers) it uses: see the runner's "checks" comment.
 
@@ -15,6 +16,65 @@ install_headers() {
 	rm -rf "$dest" "$dest.tmp"
 	kmake "$VT" "$KSA_OUT/headers-$a" "$a" INSTALL_HDR_PATH="$dest.tmp" headers_install >/dev/null 2>&1 &&
 		mv "$dest.tmp" "$dest"
+}
+
+# foreign_uapi ARM64-DIR S390-DIR: what s390 installs under arch/arm64/ is
+# arm64's UAPI and nothing more (arm64 stays its source, s390 may not add to
+# it).  Every file but asm/foreign.h is the same step's arm64 header of its
+# name with arch/arm64/tools/gen-foreign-uapi.sh's rewrites and no other
+# change; asm/foreign.h adds no constant and no struct to <linux/types.h>;
+# and compiled for s390 the copies give the constants and struct layouts of
+# arm64's headers compiled for arm64 (on s390x a 128-bit integer is aligned
+# to 8 bytes, not 16).  Prints "\ns390: ..." lines for what is wrong.
+foreign_uapi() {
+	local arm=$1/include s390=$2/include rel copies=() natives=() abi rc d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/ksa-foreign.XXXXXX")
+	while IFS= read -r rel; do
+		case $rel in
+		asm/foreign.h) continue ;;
+		asm/*.h) ;;
+		*)
+			printf '\ns390: arch/arm64/%s is not an arm64 asm/ header' "$rel"
+			continue
+			;;
+		esac
+		if [ ! -f "$arm/$rel" ]; then
+			printf '\ns390: arch/arm64/%s: arm64 installs no %s (s390 may not add to the arm64 UAPI)' "$rel" "$rel"
+			continue
+		fi
+		sed -E 's@^(#[[:space:]]*include[[:space:]]*<)arch/arm64/asm/foreign\.h>@\1linux/types.h>@
+			s@^(#[[:space:]]*include[[:space:]]*<)arch/arm64/(asm/[^>]*>)@\1\2@
+			s/(^|[^A-Za-z0-9_])__arm64_uint128_t([^A-Za-z0-9_]|$)/\1__uint128_t\2/g' "$s390/arch/arm64/$rel" >"$d/undone"
+		if ! cmp -s "$d/undone" "$arm/$rel"; then
+			printf '\ns390: arch/arm64/%s is not arm64'"'"'s %s with the rewrites of gen-foreign-uapi.sh:\n%s' "$rel" "$rel" \
+				"$(diff -u --label "arm64/$rel" --label "s390/arch/arm64/$rel, rewrites undone" "$arm/$rel" "$d/undone" | head -n 20)"
+		fi
+		copies+=("arch/arm64/$rel")
+		natives+=("$rel")
+	done < <(cd "$s390/arch/arm64" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
+	if [ -f "$s390/arch/arm64/asm/foreign.h" ]; then
+		rc=0
+		{ "$KSA_ROOT/scripts/uapi-abi.sh" s390 "$2" linux/types.h >"$d/types" &&
+			"$KSA_ROOT/scripts/uapi-abi.sh" s390 "$2" arch/arm64/asm/foreign.h >"$d/foreign"; } 2>"$d/err" || rc=$?
+		if [ "$rc" != 0 ]; then
+			printf 'scripts/uapi-abi.sh failed for s390 arch/arm64/asm/foreign.h (exit %s): %s\n' "$rc" "$(tail -n 3 "$d/err")" >>"$TOOL_ERRORS"
+		elif ! cmp -s "$d/types" "$d/foreign"; then
+			printf '\ns390: arch/arm64/asm/foreign.h adds constants or structs to <linux/types.h>:\n%s' \
+				"$(diff -u --label linux/types.h --label arch/arm64/asm/foreign.h "$d/types" "$d/foreign" | head -n 20)"
+		fi
+	fi
+	if [ ${#copies[@]} -gt 0 ]; then
+		rc=0
+		{ "$KSA_ROOT/scripts/uapi-abi.sh" arm64 "$1" "${natives[@]}" >"$d/arm64" &&
+			"$KSA_ROOT/scripts/uapi-abi.sh" s390 "$2" "${copies[@]}" >"$d/s390"; } 2>"$d/err" || rc=$?
+		if [ "$rc" != 0 ]; then
+			printf 'scripts/uapi-abi.sh failed for the arm64 UAPI on s390 (exit %s): %s\n' "$rc" "$(tail -n 3 "$d/err")" >>"$TOOL_ERRORS"
+		else
+			abi=$(diff -u --label "arm64: ${natives[*]}" --label "s390: ${copies[*]}" "$d/arm64" "$d/s390") ||
+				printf '\ns390: the arm64 UAPI compiled for s390 has another ABI than on arm64:\n%s' "$(head -n 40 <<<"$abi")"
+		fi
+	fi
+	rm -rf "$d"
 }
 
 # The installed headers of a step against the base's, byte for byte: on
@@ -95,10 +155,17 @@ check_headers() {
 		*) printf 'scripts/uapi-abi.sh failed for %s (exit %s): %s\n' "$a" "$rc" "$(tail -n 3 <<<"$abi")" >>"$TOOL_ERRORS" ;;
 		esac
 	done
+	if [ -d "$RES/${commits[$step]}/headers-s390/include/arch/arm64" ]; then
+		if [ -d "$RES/${commits[$step]}/headers-arm64/include" ]; then
+			bad="$bad$(foreign_uapi "$RES/${commits[$step]}/headers-arm64" "$RES/${commits[$step]}/headers-s390")"
+		else
+			bad="$bad"$'\n'"s390: arch/arm64/ cannot be compared with arm64's headers: arm64's make headers_install failed"
+		fi
+	fi
 	tool_errors uapi "$step" && return
 	if [ -n "$bad" ]; then
 		printf '%s\n' "${bad#$'\n'}" | put_result "$step" uapi fail
 	else
-		echo "installed headers byte for byte as the base's (s390: plus arch/arm64/ only; headers compared,$counts)" | put_result "$step" uapi pass
+		echo "installed headers byte for byte as the base's (s390: plus arch/arm64/ only, arm64's UAPI with arm64's ABI; headers compared,$counts)" | put_result "$step" uapi pass
 	fi
 }

@@ -1,0 +1,118 @@
+# shellcheck shell=bash
+# verify-bisect check: disasm (the machine code of the KVM objects, function
+# by function, against the step before).
+# Inputs: the step's build of the architecture (a step that did not build
+# it is "same").  Result: pass when every function that differs from the
+# build before is explained in disasm.explained for this patch, fail when
+# one is not (or an explained one no longer differs).
+# Sourced by scripts/verify-bisect.sh, whose state (RES, commits, KSA_OUT
+# and the helpers) it uses: see the runner's "checks" comment.
+
+# The objects compared, per architecture: arm64's KVM and the generic KVM
+# it builds (patches 4-13 claim no functional change there).
+declare -A DISASM_PATHS=([arm64]="virt/kvm arch/arm64/kvm")
+DISASM_EXPLAINED=$KSA_ROOT/disasm.explained
+
+# snapshot_objects STEP ARCH: keep the objects of DISASM_PATHS of the
+# step's passing build, which the next build overwrites, as
+# $RES/<commit>/objs-ARCH (the paths kept; made as .tmp and renamed).
+snapshot_objects() {
+	local step=$1 a=$2 out=$KSA_OUT/$2-kvm dest p
+	[ -n "${DISASM_PATHS[$a]:-}" ] && on disasm || return 0
+	dest=$RES/${commits[$step]}/objs-$a
+	rm -rf "$dest" "$dest.tmp"
+	mkdir -p "$dest.tmp"
+	for p in ${DISASM_PATHS[$a]}; do
+		[ -d "$out/$p" ] || continue
+		(cd "$out" && find "$p" -name '*.o' ! -name '*.mod.o' -exec cp --parents -p -t "$dest.tmp" {} +)
+	done
+	mv "$dest.tmp" "$dest"
+}
+
+# has_snapshot STEP ARCH: true if ARCH keeps no objects, or STEP's build of
+# it did not pass (nothing to compare), or its objects are kept.  A passing
+# build without them (results from before the check existed) is built
+# again, so that the comparisons have both sides.
+has_snapshot() {
+	[ -n "${DISASM_PATHS[$2]:-}" ] && on disasm || return 0
+	[ "$(head -n 1 "$(result_file "$1" "build-$2")" 2>/dev/null)" = pass ] || return 0
+	[ -d "$RES/${commits[$1]}/objs-$2" ]
+}
+
+# explained PATCH: the functions disasm.explained lists for PATCH (a patch
+# file name), one a line.
+explained() {
+	[ -f "$DISASM_EXPLAINED" ] || return 0
+	awk -F '\t' -v p="$1" '!/^#/ && NF >= 3 && $1 == p { print $2 }' "$DISASM_EXPLAINED" | LC_ALL=C sort -u
+}
+
+# check_disasm ARCH STEP (the argument order of timed).
+check_disasm() {
+	local a=$1 step=$2 c=disasm-$1 prev st out rc=0 diffs want unexplained stale old new d o side nall ndiff
+	have_result "$step" "$c" && return
+	st=$(head -n 1 "$(result_file "$step" "build-$a")" 2>/dev/null)
+	case $st in
+	same)
+		echo "unchanged inputs: the step did not build $a again, so its objects are those of the step before" | put_result "$step" "$c" same
+		return
+		;;
+	pass) ;;
+	*)
+		echo "not checked: the step's $a build did not pass (${st:-no result})" | put_result "$step" "$c" skip
+		return
+		;;
+	esac
+	# The step before whose build made the objects that this one replaced.
+	prev=$((step - 1))
+	while [ "$prev" -gt 0 ] && [ "$(head -n 1 "$(result_file "$prev" "build-$a")" 2>/dev/null)" = same ]; do
+		prev=$((prev - 1))
+	done
+	if [ ! -d "$RES/${commits[$prev]}/objs-$a" ] || [ ! -d "$RES/${commits[$step]}/objs-$a" ]; then
+		echo "not checked: no kept objects of step $prev or $step (their $a build did not pass)" | put_result "$step" "$c" skip
+		return
+	fi
+	# Objects with the same bytes have the same code: only the others are
+	# disassembled (linked into two scratch trees).
+	old=$RES/${commits[$prev]}/objs-$a new=$RES/${commits[$step]}/objs-$a
+	d=$(mktemp -d "${TMPDIR:-/tmp}/ksa-disasm.XXXXXX")
+	nall=0 ndiff=0
+	while IFS= read -r o; do
+		nall=$((nall + 1))
+		cmp -s "$old/$o" "$new/$o" && continue
+		ndiff=$((ndiff + 1))
+		for side in old new; do
+			[ -f "${!side}/$o" ] || continue
+			mkdir -p "$d/$side/${o%/*}"
+			ln -s "${!side}/$o" "$d/$side/$o"
+		done
+	done < <({ (cd "$old" && find . -name '*.o'); (cd "$new" && find . -name '*.o'); } | sed 's|^\./||' | LC_ALL=C sort -u)
+	if [ "$ndiff" = 0 ]; then
+		out="compare-disasm: not needed, no object differs"
+	else
+		out=$("$KSA_ROOT/scripts/compare-disasm.py" --arch "$a" "$d/old" "$d/new" 2>&1) || rc=$?
+	fi
+	rm -rf "$d"
+	case $rc in
+	0 | 1) ;;
+	*)
+		printf 'scripts/compare-disasm.py failed (exit %s): %s\n' "$rc" "$(tail -n 3 <<<"$out")" >>"$TOOL_ERRORS"
+		tool_errors "$c" "$step"
+		return
+		;;
+	esac
+	diffs=$(sed -nE 's/^(differs|gone|new) ([^ ]+).*/\2/p' <<<"$out" | LC_ALL=C sort -u)
+	want=$(explained "${patches[$((step - 1))]}")
+	unexplained=$(LC_ALL=C comm -23 <(printf '%s\n' "$diffs" | sed '/^$/d') <(printf '%s\n' "$want" | sed '/^$/d'))
+	stale=$(LC_ALL=C comm -13 <(printf '%s\n' "$diffs" | sed '/^$/d') <(printf '%s\n' "$want" | sed '/^$/d'))
+	if [ -n "$unexplained" ] || [ -n "$stale" ]; then
+		{
+			[ -z "$unexplained" ] || { echo "functions that differ from step $prev and disasm.explained does not explain for this patch:"; grep -F -f <(printf '%s\n' "$unexplained") <<<"$out"; }
+			[ -z "$stale" ] || { echo "explained in disasm.explained for this patch but the same as at step $prev:"; printf '%s\n' "$stale"; }
+			echo "$ndiff of $nall objects differ in their bytes; $(tail -n 1 <<<"$out")"
+		} | put_result "$step" "$c" fail
+	elif [ -n "$diffs" ]; then
+		echo "$(grep -c . <<<"$diffs") functions differ from step $prev, each explained in disasm.explained; $ndiff of $nall objects differ in their bytes; $(tail -n 1 <<<"$out")" | put_result "$step" "$c" pass
+	else
+		echo "the same machine code as step $prev: $ndiff of $nall objects differ in their bytes, not in their code; $(tail -n 1 <<<"$out")" | put_result "$step" "$c" pass
+	fi
+}
