@@ -30,8 +30,8 @@ the callee's name, not by an address.  What is normalised:
     section (.rodata*, .str*), where __FILE__ strings and the layout of
     those sections show up;
   - on arm64, the immediate that adds an object's offset to a data
-    section's base (section anchors: adrp, add :lo12:.rodata, then add or
-    load with the offset), the same layout in another form;
+    section's base (section anchors: adrp, add :lo12:.rodata, then an
+    add with the offset), the same layout in another form;
   - the alignment padding after a function (nops, int3, zero words),
     which moves with the size of the functions before it.
 Immediates stay as they are: a __LINE__ passed to a function (WARN,
@@ -54,12 +54,12 @@ DATA_ADDEND = re.compile(r"((?:\.rodata|\.str|\.data\.rel\.ro)[\w.]*)[+-]0x[0-9a
 # arm64 builds the address of data from a section base: adrp and an add
 # with R_AARCH64_ADD_ABS_LO12_NC against the section, then often a second
 # add (or a load) with the object's offset in the section as an immediate.
-# That offset is layout, like an addend: a register that holds the base of
-# a data section has the immediate of its next use as a base normalised.
+# That offset is layout, like an addend: while a register holds the base of
+# a data section, the immediate of an add from it is normalised (not that
+# of a load from it, which also holds the offset of the field read).
 A64_BASE_RELOC = re.compile(r"^R_AARCH64_ADD_ABS_LO12_NC (?:\.rodata|\.str|\.data\.rel\.ro)")
 A64_REG = re.compile(r"\b([xw]\d+)\b")
 A64_ADD_IMM = re.compile(r"^add ([xw]\d+), ([xw]\d+), #0x[0-9a-f]+$")
-A64_MEM_IMM = re.compile(r"\[([xw]\d+), #(?:0x)?[0-9a-f]+\]$")
 
 
 # The alignment padding after a function: it depends on where the function
@@ -67,26 +67,34 @@ A64_MEM_IMM = re.compile(r"\[([xw]\d+), #(?:0x)?[0-9a-f]+\]$")
 PADDING = re.compile(r"^(nop\w*( .*)?|xchg %ax,%ax|data16 .*|cs nopw .*|int3|udf .*|\.inst 0x0+( .*)?|\.(long|word) 0x0+|\(bad\))$")
 
 
-A64_READS_ONLY = re.compile(r"^(st(r|ur|p|np|lr|llr)[bh]?|cmp|cmn|tst|ccmp|ccmn|fcmp|cbn?z|tbn?z|b|bl|br|blr|ret|prfm|dmb|dsb|isb|hint|bti|paciasp|autiasp)(\.\w+)? ")
+# The arm64 instructions whose effect on registers is known: they write
+# their first operand only (two for the load pairs, below), or nothing.
+# Anything else (a call, which may change x0-x18 and x30, a branch, an
+# atomic, a system instruction) ends every base: normalising after it
+# could hide a real change.
+A64_WRITE_FIRST = re.compile(r"^(mov[kzn]?|adds?|subs?|ands?|orr|orn|eor|eon|bics?|lsl|lsr|asr|ror|mul|madd|msub|mneg|[su]mull|[su]mulh|[su]div|neg|mvn|[su]bfx|[su]bfiz|bfi|bfxil|[su]xt[bhw]|csel|csinc|csinv|csneg|cset|csetm|cinc|cinv|cneg|adrp?|ldr[bh]?|ldrs[bhw]|ldur[bh]?|ldurs[bhw]|ldar[bh]?|mrs|rev|rev16|rev32|clz|rbit|extr|fmov) ")
+A64_WRITE_TWO = re.compile(r"^(ldp|ldnp|ldpsw) ")
+A64_WRITE_NONE = re.compile(r"^(st(r|ur|p|np|lr)[bh]?|cmp|cmn|tst|ccmp|ccmn|nop|prfm|hint|bti|paciasp|autiasp|pacibsp|autibsp) ")
 
 
 def a64_written(text):
-    """The registers an arm64 instruction writes: its first operand (two for
-    the load pairs), none for stores, compares and branches, and the base
-    register of a pre- or post-indexed access."""
+    """The registers an arm64 instruction writes (x and w names of each),
+    or None if it is not one whose effect is known."""
+    t = text + " "
     regs = A64_REG.findall(text)
-    mnemonic = text.split(" ", 1)[0]
-    if A64_READS_ONLY.match(text + " "):
+    if A64_WRITE_NONE.match(t):
         written = set()
-    elif mnemonic in ("ldp", "ldnp", "ldpsw", "ldxp", "ldaxp"):
+    elif A64_WRITE_TWO.match(t):
         written = set(regs[:2])
-    else:
+    elif A64_WRITE_FIRST.match(t):
         written = set(regs[:1])
-    if text.endswith("]!") or re.search(r"\], #", text):
+    else:
+        return None
+    # A pre- or post-indexed access writes its base register too.
+    if "]!" in text or re.search(r"\], ", text):
         m = re.search(r"\[([xw]\d+)", text)
         if m:
             written.add(m.group(1))
-    # x0 and w0 are one register.
     return {v + r[1:] for r in written for v in "xw"}
 
 
@@ -128,17 +136,14 @@ def functions(objdump, path):
                     bases.add(m.group(1))
         elif bases:
             m = A64_ADD_IMM.match(text)
-            mem = A64_MEM_IMM.search(text)
             if m and m.group(2) in bases:
+                # The object's offset from the section's base.
                 text = text[:text.rindex("#")] + "#<data>"
-                bases.discard(m.group(2))
-                bases.discard(m.group(1))
-            elif mem and mem.group(1) in bases:
-                text = text[:mem.start()] + "[%s, #<data>]" % mem.group(1)
-                bases.discard(mem.group(1))
-                bases -= set(A64_REG.findall(text[:mem.start()]))
+            written = a64_written(text)
+            if written is None:
+                bases = set()
             else:
-                bases -= a64_written(text)
+                bases -= written
         body.append(text)
     for body in out.values():
         while body and PADDING.match(body[-1]):

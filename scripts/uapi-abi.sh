@@ -10,8 +10,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
 	cat <<USAGE
-Usage: $KSA_PROG ARCH DIR HEADER...
-       $KSA_PROG --compare ARCH OLD-DIR NEW-DIR HEADER...
+Usage: $KSA_PROG [--prelude FILE] ARCH DIR HEADER...
+       $KSA_PROG [--prelude FILE] --compare ARCH OLD-DIR NEW-DIR HEADER...
 
 Print the ABI that the installed UAPI headers HEADER... (paths under
 DIR/include, for example linux/kvm.h) define for ARCH, as compiled by the
@@ -32,17 +32,30 @@ diff); headers missing in OLD-DIR are left out of both sides.
 
 DIR is what 'make headers_install INSTALL_HDR_PATH=DIR' made.
 
+--prelude FILE is included first: definitions that the headers' macros use
+without including them (arm64's asm/kvm.h builds register ids on
+KVM_REG_ARM64 of linux/kvm.h).  Its own definitions are not dumped.
+
 Exit codes: 0 same ABI (or a dump), 1 the ABI differs, 2 bad usage, 3 a
 tool is missing, 4 the headers do not compile.
 USAGE
 }
 
-compare=0
-case ${1:-} in
--h | --help) usage; exit 0 ;;
---compare) compare=1; shift ;;
--*) usage_error "unknown argument '$1'" ;;
-esac
+compare=0 prelude=
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h | --help) usage; exit 0 ;;
+	--compare) compare=1; shift ;;
+	--prelude)
+		[ $# -ge 2 ] || usage_error "--prelude needs a FILE"
+		[ -f "$2" ] || usage_error "--prelude $2: no such file"
+		prelude=$(realpath "$2")
+		shift 2
+		;;
+	-*) usage_error "unknown argument '$1'" ;;
+	*) break ;;
+	esac
+done
 if [ "$compare" = 1 ]; then
 	[ $# -ge 4 ] || usage_error "--compare needs ARCH OLD-DIR NEW-DIR HEADER..."
 else
@@ -66,7 +79,10 @@ dump() {
 	shift
 	dir=$(realpath "$dir")
 	mkdir -p "$d"
-	for h in "$@"; do printf '#include <%s>\n' "$h"; done >"$d/tu.c"
+	{
+		[ -z "$prelude" ] || printf '#include "%s"\n' "$prelude"
+		for h in "$@"; do printf '#include <%s>\n' "$h"; done
+	} >"$d/tu.c"
 	# The headers must compile on their own (no libc: -nostdinc).
 	cc -fsyntax-only "$d/tu.c" 2>"$d/err" ||
 		{ sed 's/^/  /' "$d/err" >&2; die "$EX_BASE" "$arch: $* do not compile from $dir"; }

@@ -552,21 +552,45 @@ printf '#define M_ONLY 0x8000000000000000\n' >"$A/undecl/include/linux/m.h"
 expect "uapi-abi: a header of macros alone (no type for pahole) dumps its constants" 0 '^const M_ONLY = 9223372036854775808$' \
 	abi s390 "$A/undecl" linux/m.h
 
+# uapi-abi --prelude: a header whose macros build on one it does not
+# include (arm64's asm/kvm.h on KVM_REG_ARM64 of linux/kvm.h) keeps them.
+mkdir -p "$A/pre/include/asm"
+printf '#define T_REG (KVM_REG_X | 5)\n#define T_PLAIN 3\n' >"$A/pre/include/asm/r.h"
+printf '#define KVM_REG_X 0x6000000000000000ULL\n' >"$A/prelude.h"
+run abi --prelude "$A/prelude.h" x86_64 "$A/pre" asm/r.h
+check "uapi-abi --prelude: a macro built on the prelude's definitions is dumped, the prelude's own are not" \
+	sh -c "[ $RC = 0 ] && grep -qx 'const T_REG = 6917529027641081861' '$T_OUT' && ! grep -q KVM_REG_X '$T_OUT'"
+run abi x86_64 "$A/pre" asm/r.h
+check "uapi-abi: without the prelude that macro is dropped (the prelude is needed)" \
+	sh -c "[ $RC = 0 ] && grep -qx 'const T_PLAIN = 3' '$T_OUT' && ! grep -q T_REG '$T_OUT'"
+
 # check_headers' foreign_uapi: what s390 installs under arch/arm64/ must be
-# the same step's arm64 headers with gen-foreign-uapi.sh's rewrites, with
-# arm64's ABI when compiled for s390, and nothing more.
+# the same step's arm64 headers as the tree's gen-foreign-uapi.sh rewrites
+# them, with arm64's ABI when compiled for s390, and nothing more.  The
+# generator here does the two rewrites of patch 4's; a naive one (no
+# __uint128_t rewrite) shows that the ABI comparison catches what the bytes
+# cannot.
 # shellcheck disable=SC2034,SC2317 # the variables serve the eval'd function
 foreign_on() (
-	TOOL_ERRORS=$(mktemp)
+	TOOL_ERRORS=$(mktemp) VT=$A/fvt
 	eval "$(sed -n '/^foreign_uapi() {/,/^}/p' "$KSA_ROOT/scripts/checks/uapi.sh")"
-	foreign_uapi "$A/fa" "$A/fs"
+	foreign_uapi "$A/fa" "$A/fs" "${1:-$A/fgen.sh}"
 	[ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }
 	rm -f "$TOOL_ERRORS"
 )
+cat >"$A/fgen.sh" <<'GEN'
+in=$1
+shift
+sed -E -e "s@^#include <asm/([a-z_]+\.h)>@#include <arch/arm64/asm/\1>@" -e 's/\<__uint128_t\>/__u128/g' "$in"
+GEN
+# shellcheck disable=SC2016 # a literal "$in" of the generator
+sed 's/ -e .s\/\\<__uint128_t.*"\$in"/ "$in"/' "$A/fgen.sh" >"$A/fgen-naive.sh"
 foreign_reset() {
 	rm -rf "$A/fa" "$A/fs"
 	mkdir -p "$A/fa/include/asm" "$A/fa/include/linux" "$A/fs/include/arch/arm64/asm" "$A/fs/include/linux"
-	printf 'typedef unsigned long long __u64;\n' | tee "$A/fa/include/linux/types.h" >"$A/fs/include/linux/types.h"
+	printf 'typedef unsigned long long __u64;\ntypedef unsigned __int128 __u128 __attribute__((aligned(16)));\n' |
+		tee "$A/fa/include/linux/types.h" >"$A/fs/include/linux/types.h"
+	printf '#define KVM_REG_X 0x6000000000000000ULL\n' >"$A/fa/include/linux/kvm.h"
 	cat >"$A/fa/include/asm/t.h" <<'HDR'
 #ifndef _T_H
 #define _T_H
@@ -577,36 +601,35 @@ struct t_regs {
 	__uint128_t v[2];
 };
 #define T_X 5
+#define T_REG (KVM_REG_X | 7)
 #endif
 HDR
 	printf '#define U_Y 0x8000000000000000ULL\n' >"$A/fa/include/asm/u.h"
-	sed -e 's@<linux/types.h>@<arch/arm64/asm/foreign.h>@; s@<asm/u.h>@<arch/arm64/asm/u.h>@; s/__uint128_t/__arm64_uint128_t/' \
-		"$A/fa/include/asm/t.h" >"$A/fs/include/arch/arm64/asm/t.h"
+	sh "${1:-$A/fgen.sh}" "$A/fa/include/asm/t.h" t.h u.h >"$A/fs/include/arch/arm64/asm/t.h"
 	cp "$A/fa/include/asm/u.h" "$A/fs/include/arch/arm64/asm/u.h"
-	cat >"$A/fs/include/arch/arm64/asm/foreign.h" <<'HDR'
-#ifndef _F_H
-#define _F_H
-#include <linux/types.h>
-#define __arm64_uint128_t unsigned __int128 __attribute__((__aligned__(16)))
-#endif
-HDR
 }
+mkdir -p "$A/fvt/arch/arm64/tools"
+cp "$A/fgen.sh" "$A/fvt/arch/arm64/tools/gen-foreign-uapi.sh"
 foreign_reset
 run foreign_on
-check "verify-bisect UAPI: arm64's headers with gen-foreign-uapi.sh's rewrites, under arch/arm64/ on s390, pass" \
+check "verify-bisect UAPI: arm64's headers as gen-foreign-uapi.sh rewrites them, under arch/arm64/ on s390, pass" \
 	sh -c "[ $RC = 0 ] && [ ! -s '$T_OUT' ]"
-sed -i 's/__arm64_uint128_t/__uint128_t/' "$A/fs/include/arch/arm64/asm/t.h"
-run foreign_on
-check "verify-bisect UAPI: a copy with the host's 128-bit alignment fails with the layouts (40 bytes on s390, 48 on arm64)" \
-	sh -c "grep -q 'another ABI than on arm64' '$T_OUT' && grep -q '/\\* size: 40 \\*/' '$T_OUT' && grep -q '/\\* size: 48 \\*/' '$T_OUT' && ! grep -q 'TOOL ERROR' '$T_OUT'"
+check "verify-bisect UAPI: (the generator's copy keeps arm64's layout: __u128)" grep -q '__u128 v' "$A/fs/include/arch/arm64/asm/t.h"
+foreign_reset "$A/fgen-naive.sh"
+run foreign_on "$A/fgen-naive.sh"
+check "verify-bisect UAPI: a copy with the host's 128-bit alignment fails on the layouts (40 bytes on s390, 48 on arm64)" \
+	sh -c "grep -q 'another ABI than on arm64' '$T_OUT' && grep -q '/\\* size: 40 \\*/' '$T_OUT' && grep -q '/\\* size: 48 \\*/' '$T_OUT' &&
+	 ! grep -q 'is not arm64' '$T_OUT' && ! grep -q 'TOOL ERROR' '$T_OUT'"
 foreign_reset
-echo '#define T_S390_ONLY 1' >>"$A/fs/include/arch/arm64/asm/foreign.h"
 echo '#define E 1' >"$A/fs/include/arch/arm64/asm/extra.h"
 sed -i 's/#define T_X 5/#define T_X 6/' "$A/fs/include/arch/arm64/asm/t.h"
 run foreign_on
-check "verify-bisect UAPI: an s390-only header, a constant in foreign.h and a changed copy fail, each named" sh -c \
-	"grep -q 'arch/arm64/asm/extra.h: arm64 installs no asm/extra.h' '$T_OUT' && grep -q 'foreign.h adds constants' '$T_OUT' &&
+check "verify-bisect UAPI: an s390-only header and a changed copy fail, each named" sh -c \
+	"grep -q 'arch/arm64/asm/extra.h: arm64 installs no asm/extra.h' '$T_OUT' &&
 	 grep -q \"arch/arm64/asm/t.h is not arm64's asm/t.h\" '$T_OUT' && grep -q '^+#define T_X 6' '$T_OUT'"
+foreign_reset
+run foreign_on "$A/nowhere/gen-foreign-uapi.sh"
+check "verify-bisect UAPI: arch/arm64/ on s390 without the tree's generator fails" grep -q 'the tree has no' "$T_OUT"
 
 # verify-bisect's check_headers on two synthetic installed trees: the base's
 # bytes and the arm64 UAPI added on s390 pass; a move into a new header (the
@@ -619,6 +642,8 @@ check_headers_on() (
 	put_result() { echo "RESULT $3:"; cat; }
 	tool_errors() { [ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }; }
 	install_headers() { return 0; }
+	checkout() { return 0; }
+	VT=$A/fvt
 	changed_files() { echo "${T_CHANGED:-include/uapi/linux/t.h}"; }
 	eval "$(sed -n '/^check_headers() {/,/^}/p; /^foreign_uapi() {/,/^}/p' "$KSA_ROOT/scripts/checks/uapi.sh")"
 	check_headers 1
@@ -1028,6 +1053,22 @@ expect "compare-disasm: arm64, an object moved within .rodata (the base's add im
 	"$CDS" --arch arm64 "$CD/a64old" "$CD/a64same"
 expect "compare-disasm: arm64, other code with the same .rodata base differs" 1 "^differs d/r.o:.text:set " \
 	"$CDS" --arch arm64 "$CD/a64old" "$CD/a64new"
+# ... and what the normalisation must not hide: a field read through the
+# base (its load offset), and an offset used after a call (which may
+# change the register) are differences.
+cat >"$CD/r2.c" <<'C'
+struct ops { long a, b, c, d; };
+static const struct ops o1 = { 5, 6, 7, 8 };
+extern const long *foo(const void *);
+long f(void) { return foo(&o1)[2]; }
+long h(void) { return *(volatile long *)&o1.c; }
+C
+sed 's/foo(&o1)\[2\]/foo(\&o1)[3]/; s/&o1\.c/\&o1.d/' "$CD/r2.c" >"$CD/r2-new.c"
+mkdir -p "$CD/a64b/d" "$CD/a64c/d"
+aarch64-linux-gnu-gcc -O2 -c "$CD/r2.c" -o "$CD/a64b/d/r.o" && aarch64-linux-gnu-gcc -O2 -c "$CD/r2-new.c" -o "$CD/a64c/d/r.o"
+run "$CDS" --arch arm64 "$CD/a64b" "$CD/a64c"
+check "compare-disasm: arm64, another field read through the .rodata base and another offset after a call differ" \
+	sh -c "[ $RC = 1 ] && grep -q '^differs d/r.o:.text:f ' '$T_OUT' && grep -q '^differs d/r.o:.text:h ' '$T_OUT'"
 expect "compare-disasm: the same build is the same code (exit 0)" 0 "4 the same, 0 differ" "$CDS" --arch x86_64 "$CD/old" "$CD/old" dir/a.o
 expect "compare-disasm: a path without objects is a usage error (exit 2)" 2 "no object" "$CDS" --arch x86_64 "$CD/old" "$CD/new" nowhere
 expect "compare-disasm: an unknown architecture is a usage error (exit 2)" 2 "invalid choice" "$CDS" --arch vax "$CD/old" "$CD/new"

@@ -4,7 +4,8 @@
 # Inputs: the step's build of the architecture (a step that did not build
 # it is "same").  Result: pass when every function that differs from the
 # build before is explained in disasm.explained for this patch, fail when
-# one is not (or an explained one no longer differs).
+# one is not (or an explained one no longer differs).  Code only: data
+# (tables in .rodata and .data) is not compared.
 # Sourced by scripts/verify-bisect.sh, whose state (RES, commits, KSA_OUT
 # and the helpers) it uses: see the runner's "checks" comment.
 
