@@ -26,12 +26,15 @@ the callee's name, not by an address.  What is normalised:
   - the address of each instruction and of each branch target;
   - a branch target inside the same function, as its offset (kept: a
     changed branch structure is a difference) rather than its address;
-  - the addend of a relocation against a string or read-only data
-    section (.rodata*, .str*), where __FILE__ strings and the layout of
-    those sections show up;
-  - on arm64, the immediate that adds an object's offset to a data
-    section's base (section anchors: adrp, add :lo12:.rodata, then an
-    add with the offset), the same layout in another form;
+  - a reference into a string or read-only data section (.rodata*,
+    .str*): as the object it falls in and the offset in that object
+    (o1+0x10), from the object's symbol table, so that where the object
+    lies in the section (layout) does not count and which field is
+    referenced does; without a symbol there (strings, where __FILE__
+    shows up, and the compiler's constants), as the section alone.  On
+    arm64 that covers the add that puts an object's offset on a
+    section's base (section anchors: adrp, add :lo12:.rodata, add #off),
+    tracked while the register is known to hold the base;
   - the alignment padding after a function (nops, int3, zero words),
     which moves with the size of the functions before it.
 Immediates stay as they are: a __LINE__ passed to a function (WARN,
@@ -50,16 +53,22 @@ SECTION = re.compile(r"^Disassembly of section (\S+):$")
 SYMBOL = re.compile(r"^[0-9a-f]+ <(.+)>:$")
 INSN = re.compile(r"^\s*[0-9a-f]+:\s*(.*)$")
 TARGET = re.compile(r"\b[0-9a-f]+ <([^>+]+)(\+0x[0-9a-f]+)?>")
-DATA_ADDEND = re.compile(r"((?:\.rodata|\.str|\.data\.rel\.ro)[\w.]*)[+-]0x[0-9a-f]+")
+DATA_ADDEND = re.compile(r"((?:\.rodata|\.str|\.data\.rel\.ro)[\w.]*)([+-]0x[0-9a-f]+)?\b")
+# The bias of the addend of PC-relative relocations (the displacement
+# ends the instruction on x86; larl and friends count from the
+# instruction's start in halfwords on s390).
+PC_BIAS = {"R_X86_64_PC32": 4, "R_X86_64_PLT32": 4, "R_X86_64_GOTPCREL": 4,
+           "R_390_PC32DBL": -2, "R_390_PC16DBL": -2}
+SYMTAB = re.compile(r"^([0-9a-f]+) [^\t]{6}O (\S+)\t([0-9a-f]+) (\S+)$")
 # arm64 builds the address of data from a section base: adrp and an add
 # with R_AARCH64_ADD_ABS_LO12_NC against the section, then often a second
 # add (or a load) with the object's offset in the section as an immediate.
 # That offset is layout, like an addend: while a register holds the base of
 # a data section, the immediate of an add from it is normalised (not that
 # of a load from it, which also holds the offset of the field read).
-A64_BASE_RELOC = re.compile(r"^R_AARCH64_ADD_ABS_LO12_NC (?:\.rodata|\.str|\.data\.rel\.ro)")
+A64_BASE_RELOC = re.compile(r"^R_AARCH64_ADD_ABS_LO12_NC ((?:\.rodata|\.str|\.data\.rel\.ro)[\w.]*)([+-]0x[0-9a-f]+)?$")
 A64_REG = re.compile(r"\b([xw]\d+)\b")
-A64_ADD_IMM = re.compile(r"^add ([xw]\d+), ([xw]\d+), #0x[0-9a-f]+$")
+A64_ADD_IMM = re.compile(r"^add ([xw]\d+), ([xw]\d+), #(0x[0-9a-f]+)$")
 
 
 # The alignment padding after a function: it depends on where the function
@@ -74,7 +83,7 @@ PADDING = re.compile(r"^(nop\w*( .*)?|xchg %ax,%ax|data16 .*|cs nopw .*|int3|udf
 # could hide a real change.
 A64_WRITE_FIRST = re.compile(r"^(mov[kzn]?|adds?|subs?|ands?|orr|orn|eor|eon|bics?|lsl|lsr|asr|ror|mul|madd|msub|mneg|[su]mull|[su]mulh|[su]div|neg|mvn|[su]bfx|[su]bfiz|bfi|bfxil|[su]xt[bhw]|csel|csinc|csinv|csneg|cset|csetm|cinc|cinv|cneg|adrp?|ldr[bh]?|ldrs[bhw]|ldur[bh]?|ldurs[bhw]|ldar[bh]?|mrs|rev|rev16|rev32|clz|rbit|extr|fmov) ")
 A64_WRITE_TWO = re.compile(r"^(ldp|ldnp|ldpsw) ")
-A64_WRITE_NONE = re.compile(r"^(st(r|ur|p|np|lr)[bh]?|cmp|cmn|tst|ccmp|ccmn|nop|prfm|hint|bti|paciasp|autiasp|pacibsp|autibsp) ")
+A64_WRITE_NONE = re.compile(r"^(st(r|ur|p|np|lr)[bh]?|cmp|cmn|tst|ccmp|ccmn|nop|prfm|hint|bti) ")
 
 
 def a64_written(text):
@@ -98,16 +107,46 @@ def a64_written(text):
     return {v + r[1:] for r in written for v in "xw"}
 
 
+def data_symbols(objdump, path):
+    """{section: [(address, size, name)]} of the object's data symbols."""
+    r = subprocess.run([objdump, "-t", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    syms = collections.defaultdict(list)
+    for line in r.stdout.decode(errors="replace").split("\n"):
+        m = SYMTAB.match(line)
+        if m and m.group(2) != "*ABS*":
+            syms[m.group(2)].append((int(m.group(1), 16), int(m.group(3), 16), m.group(4)))
+    return syms
+
+
 def functions(objdump, path):
     """{(section, symbol): [normalised lines]} of one object."""
     r = subprocess.run([objdump, "-dr", "--no-show-raw-insn", path],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if r.returncode != 0:
         raise RuntimeError("%s -dr %s: %s" % (objdump, path, r.stderr.decode(errors="replace").strip()[-300:]))
+    syms = data_symbols(objdump, path)
+
+    def data(sec, off):
+        # A reference into a data section, by the object it falls in:
+        # where the object lies in the section is layout, which field of
+        # it is read is not.  Without a symbol there (strings, the
+        # compiler's constants) the section alone.
+        for addr, size, name in syms.get(sec, ()):
+            if addr <= off < addr + max(size, 1):
+                return "<%s+0x%x>" % (name, off - addr)
+        return sec
+
+    lines = r.stdout.decode(errors="replace").split("\n")
+    # Branch targets inside each function: where paths join, a register
+    # need not hold what it held on the line before.
+    joins = set()
+    for line in lines:
+        for t in re.finditer(r"\b([0-9a-f]+) <([^>+]+)\+0x[0-9a-f]+>", line):
+            joins.add(int(t.group(1), 16))
     out = collections.OrderedDict()
     section, sym, body = None, None, None
-    bases = set()
-    for line in r.stdout.decode(errors="replace").split("\n"):
+    bases = {}
+    for line in lines:
         m = SECTION.match(line)
         if m:
             section, sym, body = m.group(1), None, None
@@ -116,7 +155,7 @@ def functions(objdump, path):
         if m and section:
             sym = m.group(1)
             body = out.setdefault((section, sym), [])
-            bases = set()
+            bases = {}
             continue
         if body is None:
             continue
@@ -124,26 +163,35 @@ def functions(objdump, path):
         if not m:
             continue
         text = m.group(1).strip()
+        reloc = text.startswith("R_")
+        if not reloc and int(line.split(":", 1)[0], 16) in joins:
+            bases = {}
         # Relocation lines ("R_AARCH64_CALL26\tfoo") follow the instruction.
         text = TARGET.sub(lambda t: "<%s%s>" % (t.group(1), t.group(2) or "") if t.group(1) != sym
                           else "<.%s>" % (t.group(2) or "+0x0"), text)
-        text = DATA_ADDEND.sub(r"\1", text)
         text = re.sub(r"\s+", " ", text)
-        if text.startswith("R_AARCH64_"):
-            if A64_BASE_RELOC.match(text) and body:
-                m = A64_ADD_IMM.match(body[-1])
-                if m:
-                    bases.add(m.group(1))
-        elif bases:
+        if reloc:
+            m = A64_BASE_RELOC.match(text)
+            if m and body:
+                add = A64_ADD_IMM.match(body[-1])
+                if add:
+                    bases[add.group(1)] = (m.group(1), int(m.group(2) or "+0x0", 16))
+        # Without an addend, the section's base (arm64's anchors).  A
+        # PC-relative relocation's addend is biased by where the
+        # displacement lies in the instruction.
+        bias = PC_BIAS.get(text.split(" ", 1)[0], 0) if reloc else 0
+        text = DATA_ADDEND.sub(lambda d: data(d.group(1), int(d.group(2), 16) + bias) if d.group(2) else d.group(1), text)
+        if not reloc and bases:
             m = A64_ADD_IMM.match(text)
             if m and m.group(2) in bases:
-                # The object's offset from the section's base.
-                text = text[:text.rindex("#")] + "#<data>"
+                sec, off = bases[m.group(2)]
+                text = text[:text.rindex("#")] + "#" + data(sec, off + int(text[text.rindex("#") + 1:], 16))
             written = a64_written(text)
             if written is None:
-                bases = set()
+                bases = {}
             else:
-                bases -= written
+                for reg in written:
+                    bases.pop(reg, None)
         body.append(text)
     for body in out.values():
         while body and PADDING.match(body[-1]):

@@ -87,7 +87,7 @@ t_cleanup() {
 t_project() {
 	mkdir -p "$1"
 	cp -r "$KSA_ROOT/scripts" "$KSA_ROOT/patches" "$KSA_ROOT/series" "$KSA_ROOT/base-commit" \
-		"$KSA_ROOT/configs" "$KSA_ROOT/cocci" "$KSA_ROOT/checkpatch.ignore" "$1/"
+		"$KSA_ROOT/configs" "$KSA_ROOT/cocci" "$KSA_ROOT/checkpatch.ignore" "$KSA_ROOT/disasm.explained" "$1/"
 }
 
 t_summary() {

@@ -574,7 +574,7 @@ check "uapi-abi: without the prelude that macro is dropped (the prelude is neede
 foreign_on() (
 	TOOL_ERRORS=$(mktemp) VT=$A/fvt
 	eval "$(sed -n '/^foreign_uapi() {/,/^}/p' "$KSA_ROOT/scripts/checks/uapi.sh")"
-	foreign_uapi "$A/fa" "$A/fs" "${1:-$A/fgen.sh}"
+	foreign_uapi "$A/fa" "$A/fs" "${1:-$A/fvt}"
 	[ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }
 	rm -f "$TOOL_ERRORS"
 )
@@ -608,15 +608,20 @@ HDR
 	sh "${1:-$A/fgen.sh}" "$A/fa/include/asm/t.h" t.h u.h >"$A/fs/include/arch/arm64/asm/t.h"
 	cp "$A/fa/include/asm/u.h" "$A/fs/include/arch/arm64/asm/u.h"
 }
-mkdir -p "$A/fvt/arch/arm64/tools"
-cp "$A/fgen.sh" "$A/fvt/arch/arm64/tools/gen-foreign-uapi.sh"
+# Trees with the generator and the Kbuild list of copied headers.
+for v in fvt:fgen fvt-naive:fgen-naive hvt:fgen; do
+	mkdir -p "$A/${v%%:*}/arch/arm64/tools" "$A/${v%%:*}/include/uapi/arch/arm64"
+	cp "$A/${v#*:}.sh" "$A/${v%%:*}/arch/arm64/tools/gen-foreign-uapi.sh"
+	echo 'foreign-y := t.h u.h' >"$A/${v%%:*}/include/uapi/arch/arm64/Kbuild"
+done
+echo 'foreign-y := kvm.h' >"$A/hvt/include/uapi/arch/arm64/Kbuild"
 foreign_reset
 run foreign_on
 check "verify-bisect UAPI: arm64's headers as gen-foreign-uapi.sh rewrites them, under arch/arm64/ on s390, pass" \
 	sh -c "[ $RC = 0 ] && [ ! -s '$T_OUT' ]"
 check "verify-bisect UAPI: (the generator's copy keeps arm64's layout: __u128)" grep -q '__u128 v' "$A/fs/include/arch/arm64/asm/t.h"
 foreign_reset "$A/fgen-naive.sh"
-run foreign_on "$A/fgen-naive.sh"
+run foreign_on "$A/fvt-naive"
 check "verify-bisect UAPI: a copy with the host's 128-bit alignment fails on the layouts (40 bytes on s390, 48 on arm64)" \
 	sh -c "grep -q 'another ABI than on arm64' '$T_OUT' && grep -q '/\\* size: 40 \\*/' '$T_OUT' && grep -q '/\\* size: 48 \\*/' '$T_OUT' &&
 	 ! grep -q 'is not arm64' '$T_OUT' && ! grep -q 'TOOL ERROR' '$T_OUT'"
@@ -624,12 +629,27 @@ foreign_reset
 echo '#define E 1' >"$A/fs/include/arch/arm64/asm/extra.h"
 sed -i 's/#define T_X 5/#define T_X 6/' "$A/fs/include/arch/arm64/asm/t.h"
 run foreign_on
-check "verify-bisect UAPI: an s390-only header and a changed copy fail, each named" sh -c \
-	"grep -q 'arch/arm64/asm/extra.h: arm64 installs no asm/extra.h' '$T_OUT' &&
+check "verify-bisect UAPI: a header that the tree's Kbuild does not copy and a changed copy fail, each named" sh -c \
+	"grep -q 'arch/arm64/asm/extra.h is not one of the headers' '$T_OUT' &&
 	 grep -q \"arch/arm64/asm/t.h is not arm64's asm/t.h\" '$T_OUT' && grep -q '^+#define T_X 6' '$T_OUT'"
 foreign_reset
-run foreign_on "$A/nowhere/gen-foreign-uapi.sh"
+run foreign_on "$A/nowhere"
 check "verify-bisect UAPI: arch/arm64/ on s390 without the tree's generator fails" grep -q 'the tree has no' "$T_OUT"
+foreign_reset
+rm "$A/fs/include/arch/arm64/asm/u.h"
+run foreign_on
+check "verify-bisect UAPI: a header that the tree's Kbuild copies but s390 does not install fails" \
+	grep -q 'arch/arm64/asm/u.h is not installed, although' "$T_OUT"
+# A generator that rewrites more than the two rewrites certifies its own
+# copy; the check without the script still sees it.
+mkdir -p "$A/fvt-bad/arch/arm64/tools" "$A/fvt-bad/include/uapi/arch/arm64"
+cp "$A/fvt/include/uapi/arch/arm64/Kbuild" "$A/fvt-bad/include/uapi/arch/arm64/"
+# shellcheck disable=SC2016 # a literal "$in" of the generator
+{ cat "$A/fgen.sh"; echo ' | sed "s/T_X 5/T_X 5U/"'; } | sed -z 's/"\$in"\n | sed/"$in" | sed/' >"$A/fvt-bad/arch/arm64/tools/gen-foreign-uapi.sh"
+foreign_reset "$A/fvt-bad/arch/arm64/tools/gen-foreign-uapi.sh"
+run foreign_on "$A/fvt-bad"
+check "verify-bisect UAPI: a copy changed beyond the two rewrites fails even when the tree's generator made it" sh -c \
+	"grep -q 'differs from arm64.s asm/t.h by more than the two rewrites' '$T_OUT' && grep -q '^+#define T_X 5U' '$T_OUT' && ! grep -q 'as gen-foreign-uapi.sh rewrites it' '$T_OUT'"
 
 # verify-bisect's check_headers on two synthetic installed trees: the base's
 # bytes and the arm64 UAPI added on s390 pass; a move into a new header (the
@@ -643,7 +663,7 @@ check_headers_on() (
 	tool_errors() { [ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }; }
 	install_headers() { return 0; }
 	checkout() { return 0; }
-	VT=$A/fvt
+	VT=$A/hvt
 	changed_files() { echo "${T_CHANGED:-include/uapi/linux/t.h}"; }
 	eval "$(sed -n '/^check_headers() {/,/^}/p; /^foreign_uapi() {/,/^}/p' "$KSA_ROOT/scripts/checks/uapi.sh")"
 	check_headers 1
@@ -660,6 +680,8 @@ hdr_reset() {
 	mkdir -p "$A/res/s1/headers-s390/include/arch/arm64/asm" "$A/res/s1/headers-arm64/include/asm"
 	echo '#define A64 1' >"$A/res/s1/headers-s390/include/arch/arm64/asm/kvm.h"
 	echo '#define A64 1' >"$A/res/s1/headers-arm64/include/asm/kvm.h"
+	mkdir -p "$A/res/s1/headers-arm64/include/linux"
+	echo '#define KVM_REG_ARM64 0x6000000000000000ULL' >"$A/res/s1/headers-arm64/include/linux/kvm.h"
 }
 hdr_reset
 run check_headers_on
@@ -1069,6 +1091,30 @@ aarch64-linux-gnu-gcc -O2 -c "$CD/r2.c" -o "$CD/a64b/d/r.o" && aarch64-linux-gnu
 run "$CDS" --arch arm64 "$CD/a64b" "$CD/a64c"
 check "compare-disasm: arm64, another field read through the .rodata base and another offset after a call differ" \
 	sh -c "[ $RC = 1 ] && grep -q '^differs d/r.o:.text:f ' '$T_OUT' && grep -q '^differs d/r.o:.text:h ' '$T_OUT'"
+# References into data are by object: a longer object before it is layout,
+# another field of it (the add from an arm64 anchor, an x86 addend) is not.
+cat >"$CD/r3.c" <<'C'
+struct ops { long a, b, c, d; };
+extern void foo(const void *);
+static const long pad0[2] = { 9, 9 };
+static const struct ops o1 = { 5, 6, 7, 8 };
+void g(void) { foo(&o1.c); }
+void q(void) { foo(pad0); }
+C
+sed 's/pad0\[2\] = { 9, 9 }/pad0[6] = { 9, 9, 9, 9, 9, 9 }/' "$CD/r3.c" >"$CD/r3-same.c"
+sed 's/&o1\.c/\&o1.d/' "$CD/r3.c" >"$CD/r3-new.c"
+for v in r3 r3-same r3-new; do
+	mkdir -p "$CD/$v-a64/d" "$CD/$v-x86/d"
+	aarch64-linux-gnu-gcc -O2 -c "$CD/$v.c" -o "$CD/$v-a64/d/r.o" && gcc -O2 -c "$CD/$v.c" -o "$CD/$v-x86/d/r.o"
+done
+run sh -c "'$CDS' --arch arm64 '$CD/r3-a64' '$CD/r3-same-a64' && '$CDS' --arch x86_64 '$CD/r3-x86' '$CD/r3-same-x86'"
+check "compare-disasm: an object that moves in .rodata is the same code (arm64 anchors, x86 addends)" test "$RC" = 0
+run "$CDS" --arch arm64 "$CD/r3-a64" "$CD/r3-new-a64"
+check "compare-disasm: arm64, the address of another field of the object differs" \
+	sh -c "[ $RC = 1 ] && grep -q '^differs d/r.o:.text:g ' '$T_OUT'"
+run "$CDS" --arch x86_64 "$CD/r3-x86" "$CD/r3-new-x86"
+check "compare-disasm: x86_64, the address of another field of the object differs" \
+	sh -c "[ $RC = 1 ] && grep -q '^differs d/r.o:.text:g ' '$T_OUT'"
 expect "compare-disasm: the same build is the same code (exit 0)" 0 "4 the same, 0 differ" "$CDS" --arch x86_64 "$CD/old" "$CD/old" dir/a.o
 expect "compare-disasm: a path without objects is a usage error (exit 2)" 2 "no object" "$CDS" --arch x86_64 "$CD/old" "$CD/new" nowhere
 expect "compare-disasm: an unknown architecture is a usage error (exit 2)" 2 "invalid choice" "$CDS" --arch vax "$CD/old" "$CD/new"

@@ -21,29 +21,39 @@ install_headers() {
 		mv "$dest.tmp" "$dest"
 }
 
-# foreign_uapi ARM64-DIR S390-DIR GEN: what s390 installs under arch/arm64/
-# is arm64's UAPI and nothing more (arm64 stays its source, s390 may not
-# add to it).  Every file is the same step's arm64 header of its name as
-# GEN, the tree's arch/arm64/tools/gen-foreign-uapi.sh, rewrites it, and
-# compiled for s390 the copies give the constants (register ids, flags,
-# with the KVM_REG_* definitions of the step's linux/kvm.h that they build
-# on) and the struct layouts of arm64's headers compiled for arm64 (on
-# s390x a __uint128_t is aligned to 8 bytes, not 16).  Prints "\ns390: ..."
-# lines for what is wrong.
+# foreign_uapi ARM64-DIR S390-DIR TREE: what s390 installs under
+# arch/arm64/ is arm64's UAPI and nothing more (arm64 stays its source,
+# s390 may not add to it).  The files are exactly the headers that TREE's
+# include/uapi/arch/arm64/Kbuild copies (foreign-y); each is, byte for
+# byte, the same step's arm64 header of its name as TREE's
+# arch/arm64/tools/gen-foreign-uapi.sh rewrites it, and differs from it
+# only by the two rewrites (checked without the script, so that a wrong
+# script is seen too); and compiled for s390 the copies give the constants
+# (register ids included, with the KVM_REG_* definitions of the step's
+# linux/kvm.h that they build on) and the struct layouts of arm64's headers
+# compiled for arm64 (on s390x a __uint128_t is aligned to 8 bytes, not
+# 16).  Prints "\ns390: ..." lines for what is wrong.
 foreign_uapi() {
-	local arm=$1/include s390=$2/include gen=$3 rel names=() copies=() natives=() abi rc d
+	local arm=$1/include s390=$2/include gen=$3/arch/arm64/tools/gen-foreign-uapi.sh kbuild=$3/include/uapi/arch/arm64/Kbuild
+	local rel names=() copies=() natives=() abi rc d broken=0
 	d=$(mktemp -d "${TMPDIR:-/tmp}/ksa-foreign.XXXXXX")
-	while IFS= read -r rel; do
-		case $rel in
-		asm/*.h) names+=("${rel#asm/}") ;;
-		*) printf '\ns390: arch/arm64/%s is not an arm64 asm/ header' "$rel" ;;
-		esac
-	done < <(cd "$s390/arch/arm64" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
-	if [ ! -f "$gen" ]; then
-		printf '\ns390: installs arch/arm64/, but the tree has no %s to check it with' "${gen#"$VT"/}"
-		names=()
+	if [ ! -f "$gen" ] || [ ! -f "$kbuild" ]; then
+		printf '\ns390: installs arch/arm64/, but the tree has no %s or %s to check it with' \
+			"${gen#"$3"/}" "${kbuild#"$3"/}"
+		rm -rf "$d"
+		return
 	fi
+	read -ra names <<<"$(sed -nE 's/^foreign-y[[:space:]]*:?=[[:space:]]*//p' "$kbuild")"
+	[ ${#names[@]} -gt 0 ] || printf '\ns390: %s names no header (foreign-y)' "${kbuild#"$3"/}"
+	while IFS= read -r rel; do
+		[[ " ${names[*]} " == *" ${rel#asm/} "* && $rel == asm/* ]] ||
+			printf '\ns390: arch/arm64/%s is not one of the headers that include/uapi/arch/arm64/Kbuild copies' "$rel"
+	done < <(cd "$s390/arch/arm64" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
 	for rel in "${names[@]}"; do
+		if [ ! -f "$s390/arch/arm64/asm/$rel" ]; then
+			printf '\ns390: arch/arm64/asm/%s is not installed, although include/uapi/arch/arm64/Kbuild copies it' "$rel"
+			continue
+		fi
 		if [ ! -f "$arm/asm/$rel" ]; then
 			printf '\ns390: arch/arm64/asm/%s: arm64 installs no asm/%s (s390 may not add to the arm64 UAPI)' "$rel" "$rel"
 			continue
@@ -54,24 +64,33 @@ foreign_uapi() {
 			printf '\ns390: arch/arm64/asm/%s is not arm64'"'"'s asm/%s as gen-foreign-uapi.sh rewrites it:\n%s' "$rel" "$rel" \
 				"$(diff -u --label "arm64/asm/$rel, rewritten" --label "s390/arch/arm64/asm/$rel" "$d/expected" "$s390/arch/arm64/asm/$rel" | head -n 20)"
 		fi
+		sed -E 's@^([[:space:]]*#[[:space:]]*include[[:space:]]*<)arch/arm64/(asm/[^>]*>)@\1\2@; s/\<__u128\>/__uint128_t/g' \
+			"$s390/arch/arm64/asm/$rel" >"$d/undone"
+		if ! cmp -s "$d/undone" "$arm/asm/$rel"; then
+			printf '\ns390: arch/arm64/asm/%s differs from arm64'"'"'s asm/%s by more than the two rewrites:\n%s' "$rel" "$rel" \
+				"$(diff -u --label "arm64/asm/$rel" --label "s390/arch/arm64/asm/$rel, rewrites undone" "$arm/asm/$rel" "$d/undone" | head -n 20)"
+		fi
 		copies+=("arch/arm64/asm/$rel")
 		natives+=("asm/$rel")
 	done
 	if [ ${#copies[@]} -gt 0 ]; then
-		grep -E '^#define KVM_REG_[A-Z0-9_]+[[:space:]]' "$arm/linux/kvm.h" >"$d/prelude.h" 2>/dev/null || true
+		# Every KVM_REG_* definition of linux/kvm.h, as the preprocessor
+		# sees it (a definition may continue on the next line).
+		"$(cross_prefix arm64)gcc" -E -dM -nostdinc -isystem "$arm" -x c "$arm/linux/kvm.h" 2>/dev/null |
+			grep -E '^#define KVM_REG_' >"$d/prelude.h" || true
+		[ -s "$d/prelude.h" ] || printf '\ns390: no KVM_REG_* definition read from arm64'"'"'s linux/kvm.h: the register ids cannot be compared'
 		rc=0
 		"$KSA_ROOT/scripts/uapi-abi.sh" --prelude "$d/prelude.h" arm64 "$1" "${natives[@]}" >"$d/arm64" 2>"$d/err" || rc=$?
 		if [ "$rc" = 0 ]; then
 			"$KSA_ROOT/scripts/uapi-abi.sh" --prelude "$d/prelude.h" s390 "$2" "${copies[@]}" >"$d/s390" 2>"$d/err" || rc=$?
 			if [ "$rc" = 4 ]; then
 				printf '\ns390: the arm64 UAPI does not compile for s390:\n%s' "$(tail -n 10 "$d/err")"
-				rc=0
-				: >"$d/s390"
+				rc=0 broken=1
 			fi
 		fi
 		if [ "$rc" != 0 ]; then
 			printf 'scripts/uapi-abi.sh failed for the arm64 UAPI (exit %s): %s\n' "$rc" "$(tail -n 3 "$d/err")" >>"$TOOL_ERRORS"
-		elif [ -s "$d/s390" ]; then
+		elif [ "$broken" = 0 ]; then
 			# pahole names __u128 (the rewrite of __uint128_t) where arm64's
 			# side has the base type, and aligns columns by type names.
 			sed -i -E 's/\<__u128\>/__int128 unsigned/; s/[[:space:]]+/ /g' "$d/s390"
@@ -168,8 +187,11 @@ check_headers() {
 	fi
 	if [ -d "$RES/${commits[$step]}/headers-s390/include/arch/arm64" ]; then
 		if [ -d "$RES/${commits[$step]}/headers-arm64/include" ]; then
-			checkout "${commits[$step]}"
-			bad="$bad$(foreign_uapi "$RES/${commits[$step]}/headers-arm64" "$RES/${commits[$step]}/headers-s390" "$VT/arch/arm64/tools/gen-foreign-uapi.sh")"
+			if checkout "${commits[$step]}"; then
+				bad="$bad$(foreign_uapi "$RES/${commits[$step]}/headers-arm64" "$RES/${commits[$step]}/headers-s390" "$VT")"
+			else
+				bad="$bad"$'\n'"s390: arch/arm64/ not compared: the step cannot be checked out"
+			fi
 		else
 			bad="$bad"$'\n'"s390: arch/arm64/ cannot be compared with arm64's headers: arm64's make headers_install failed"
 		fi
