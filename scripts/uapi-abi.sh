@@ -73,6 +73,30 @@ trap 'rm -rf "$tmp"' EXIT
 
 cc() { "${cross}gcc" -nostdinc -isystem "$dir/include" -w "$@"; }
 
+# settle D LINE CC-ARGS...: compile D/tu.c followed by LINE (a printf
+# format with the name twice) for every name in D/names, dropping the
+# names whose lines fail, until it compiles (at most 8 rounds).
+settle() {
+	local d=$1 line=$2 i
+	shift 2
+	for i in 1 2 3 4 5 6 7 8; do
+		{
+			cat "$d/tu.c"
+			awk -v f="$line\n" '{ printf f, $1, $1 }' "$d/names"
+		} >"$d/c.c"
+		if cc "$@" "$d/c.c" 2>"$d/err"; then
+			return 0
+		fi
+		# Drop the names of the lines that failed.
+		grep -oE 'c\.c:[0-9]+' "$d/err" | cut -d: -f2 | sort -un |
+			awk -v n="$(wc -l <"$d/tu.c")" '{ print $1 - n }' >"$d/bad"
+		[ -s "$d/bad" ] || { cat "$d/err" >&2; die "$EX_BASE" "$arch: constants of the headers do not compile"; }
+		awk 'NR == FNR { bad[$1] = 1; next } !(FNR in bad)' "$d/bad" "$d/names" >"$d/names.new"
+		mv "$d/names.new" "$d/names"
+	done
+	die "$EX_BASE" "$arch: constants of the headers do not settle"
+}
+
 # dump DIR HEADER...: the sorted ABI dump on stdout.
 dump() {
 	local dir=$1 d=$tmp/$RANDOM h i
@@ -106,38 +130,9 @@ dump() {
 	# header it does not include would otherwise fail one per round).  The
 	# array size refuses what is not an integer constant (a string's
 	# address is a valid initialiser too).
-	for i in 1 2 3 4 5 6 7 8; do
-		{
-			cat "$d/tu.c"
-			awk '{ printf "void __abi_f_%s(void) { enum { __abi_e = sizeof(char[0 * (%s) + 1]) }; }\n", $1, $1 }' "$d/names"
-		} >"$d/c.c"
-		if cc -fsyntax-only "$d/c.c" 2>"$d/err"; then
-			break
-		fi
-		grep -oE 'c\.c:[0-9]+' "$d/err" | cut -d: -f2 | sort -un |
-			awk -v n="$(wc -l <"$d/tu.c")" '{ print $1 - n }' >"$d/bad"
-		[ -s "$d/bad" ] || { cat "$d/err" >&2; die "$EX_BASE" "$arch: constants of $* do not compile"; }
-		awk 'NR == FNR { bad[$1] = 1; next } !(FNR in bad)' "$d/bad" "$d/names" >"$d/names.new"
-		mv "$d/names.new" "$d/names"
-		[ "$i" != 8 ] || die "$EX_BASE" "$arch: constants of $* do not settle"
-	done
+	settle "$d" 'void __abi_f_%s(void) { enum { __abi_e = sizeof(char[0 * (%s) + 1]) }; }' -fsyntax-only
 	# Then their values, read back from the assembly.
-	for i in 1 2 3 4 5 6 7 8; do
-		{
-			cat "$d/tu.c"
-			awk '{ printf "unsigned long long __abi_%s = (unsigned long long)(%s);\n", $1, $1 }' "$d/names"
-		} >"$d/c.c"
-		if cc -S -o "$d/c.s" "$d/c.c" 2>"$d/err"; then
-			break
-		fi
-		# Drop the names of the lines that failed.
-		grep -oE 'c\.c:[0-9]+' "$d/err" | cut -d: -f2 | sort -un |
-			awk -v n="$(wc -l <"$d/tu.c")" '{ print $1 - n }' >"$d/bad"
-		[ -s "$d/bad" ] || { cat "$d/err" >&2; die "$EX_BASE" "$arch: constants of $* do not compile"; }
-		awk 'NR == FNR { bad[$1] = 1; next } !(FNR in bad)' "$d/bad" "$d/names" >"$d/names.new"
-		mv "$d/names.new" "$d/names"
-		[ "$i" != 8 ] || die "$EX_BASE" "$arch: constants of $* do not settle"
-	done
+	settle "$d" 'unsigned long long __abi_%s = (unsigned long long)(%s);' -S -o "$d/c.s"
 	awk '
 		/^__abi_[A-Za-z0-9_]+:/ { name = substr($1, 7, length($1) - 7); next }
 		name != "" && $1 ~ /^\.(quad|xword|8byte|dword)$/ { printf "const %s = %s\n", name, $2; name = ""; next }
