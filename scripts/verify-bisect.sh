@@ -32,7 +32,10 @@ must also compile on its own.  At every step that builds arm64 again, the
 machine code of its KVM objects (virt/kvm, arch/arm64/kvm with the hyp) is
 compared with the step before, function by function
 (scripts/compare-disasm.py, "disasm"): every function that differs must be
-explained for that patch in disasm.explained.
+explained for that patch in disasm.explained.  arm64's generated headers
+(sysreg-defs.h and the others) must stay the base's, byte for byte, and the
+arm64 headers s390 generates for itself must be what arm64's generator makes
+of arm64's input ("generated").
 
 The matrix (tinyconfig + configs/ARCH-kvm.config + configs/boot-ARCH.config
 where there is one, the configurations tests/runtime.sh boots): x86_64,
@@ -48,7 +51,7 @@ reported as not checked.
                    Coccinelle, headers): the same as --only build,checkpatch
   --only LIST      only these checks (comma separated): build, sparse
                    (implies build), checkpatch, kernel-doc, coccinelle, uapi,
-                   disasm (implies build)
+                   disasm (implies build), generated (implies build)
   --tip-only LIST  build these architectures (of riscv, powerpc, mips,
                    loongarch) at the base and the last step only, the
                    steps between reported as not checked with the command
@@ -176,7 +179,7 @@ done
 for a in "${tip_only[@]}"; do
 	case " $ALWAYS_ARCHES " in *" $a "*) usage_error "--tip-only $a: x86_64, arm64 and s390 are built at every step" ;; esac
 done
-ALL_CHECKS="build sparse checkpatch kernel-doc coccinelle uapi disasm"
+ALL_CHECKS="build sparse checkpatch kernel-doc coccinelle uapi disasm generated"
 declare -A want_check=()
 for c in ${only//,/ }; do
 	case " $ALL_CHECKS " in *" $c "*) want_check[$c]=1 ;; *) usage_error "--only: unknown check '$c' (known: $ALL_CHECKS)" ;; esac
@@ -185,6 +188,7 @@ if [ -z "$only" ]; then for c in $ALL_CHECKS; do want_check[$c]=1; done; fi
 [ ${#want_check[@]} -gt 0 ] || usage_error "--only names no check (known: $ALL_CHECKS)"
 [ -z "${want_check[sparse]:-}" ] || want_check[build]=1
 [ -z "${want_check[disasm]:-}" ] || want_check[build]=1
+[ -z "${want_check[generated]:-}" ] || want_check[build]=1
 on() { [ -n "${want_check[$1]:-}" ]; }
 need_cmd git make gcc ccache:ccache python3 perl
 on coccinelle && need_cmd spatch:coccinelle
@@ -254,6 +258,12 @@ disasm_hash=$(cat "$KSA_ROOT/scripts/compare-disasm.py" "$KSA_ROOT/scripts/check
 if [ "$(cat "$RES/disasm.hash" 2>/dev/null)" != "$disasm_hash" ]; then
 	rm -f "$RES"/*/disasm-*
 	echo "$disasm_hash" >"$RES/disasm.hash"
+fi
+# The same for the generated check.
+generated_hash=$(sha256sum <"$KSA_ROOT/scripts/checks/generated.sh" | cut -c1-16)
+if [ "$(cat "$RES/generated.hash" 2>/dev/null)" != "$generated_hash" ]; then
+	rm -f "$RES"/*/generated
+	echo "$generated_hash" >"$RES/generated.hash"
 fi
 vgit() { GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL git -C "$VT" "$@"; }
 
@@ -372,6 +382,12 @@ source "$KSA_ROOT/scripts/checks/cocci-kernel.sh"
 source "$KSA_ROOT/scripts/checks/uapi.sh"
 # shellcheck source=scripts/checks/disasm.sh
 source "$KSA_ROOT/scripts/checks/disasm.sh"
+# shellcheck source=scripts/checks/generated.sh
+source "$KSA_ROOT/scripts/checks/generated.sh"
+
+# has_snapshots STEP ARCH: STEP's build of ARCH left what the checks keep
+# of it (the disasm check's objects, the generated check's base headers).
+has_snapshots() { has_snapshot "$1" "$2" && has_generated_snapshot "$1" "$2"; }
 
 # --- helpers of the checks -------------------------------------------------
 
@@ -459,7 +475,7 @@ if on build; then count_builds; fi
 log "$n patches, steps $first-$last, architectures: ${build_arches[*]:-none}; $full_total full and $step_total incremental builds to run"
 if on build; then
 	for a in "${build_arches[@]}"; do
-		{ have_result 0 "build-$a" && has_snapshot 0 "$a"; } || build_step 0 "$a"
+		{ have_result 0 "build-$a" && has_snapshots 0 "$a"; } || build_step 0 "$a"
 	done
 fi
 # What the checks need of the base, while the tree is at the base: the
@@ -485,13 +501,14 @@ for step in $(seq "$first" "$last"); do
 	if on build; then
 		tokens_before "$step"
 		for a in "${build_arches[@]}"; do
-			{ have_result "$step" "build-$a" && has_snapshot "$step" "$a"; } || build_step "$step" "$a"
+			{ have_result "$step" "build-$a" && has_snapshots "$step" "$a"; } || build_step "$step" "$a"
 		done
 		if on disasm; then
 			for a in "${build_arches[@]}"; do
 				[ -z "${DISASM_PATHS[$a]:-}" ] || timed "$step" "disasm-$a" check_disasm "$a"
 			done
 		fi
+		if on generated; then timed "$step" generated check_generated; fi
 	fi
 	progress "$step" "$n" "$(for c in checkpatch kernel-doc coccinelle uapi; do on "$c" && printf '%s ' "$c"; done)"
 	if [ -n "$tier" ] && [ "$step" = "$n" ] && on sparse; then
@@ -512,6 +529,7 @@ if [ -n "$tier" ] && on sparse && [ "$last" = "$n" ]; then
 	for a in "${arches[@]}"; do case $SPARSE_ARCHES in *" $a "*) checks+=("sparse-$a") ;; esac; done
 fi
 if on disasm; then for a in "${arches[@]}"; do [ -z "${DISASM_PATHS[$a]:-}" ] || checks+=("disasm-$a"); done; fi
+if on generated && [[ " ${arches[*]} " == *" arm64 "* || " ${arches[*]} " == *" s390 "* ]]; then checks+=(generated); fi
 for c in checkpatch kernel-doc coccinelle uapi; do
 	on "$c" && checks+=("$c")
 	[ "$c" != coccinelle ] || ! on coccinelle || checks+=(cocci-kernel)

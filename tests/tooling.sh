@@ -797,6 +797,70 @@ run disasm_on 2
 check "verify-bisect disasm: the next step is compared with the last step that built" \
 	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'differ from step 0' '$T_OUT'"
 
+# verify-bisect's generated check (scripts/checks/generated.sh): arm64's
+# generated headers must be the base's, and s390's copies of arm64 headers
+# what arm64's generator makes of arm64's input at the step.
+# shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd functions
+generated_on() (
+	RES=$A/gres commits=(c0 c1) VT=$A/gtree KSA_OUT=$A/gout build_arches=(x86_64 arm64 s390)
+	on() { return 0; }
+	checkout() { :; }
+	result_file() { printf '%s/%s/%s' "$RES" "${commits[$1]}" "$2"; }
+	have_result() { return 1; }
+	put_result() { echo "RESULT $3:"; cat; }
+	eval "$(sed -n '/^GENERATED_/p; /^snapshot_generated() {/,/^}/p; /^foreign_reference() {/,/^}/p; /^check_generated() {/,/^}/p' "$KSA_ROOT/scripts/checks/generated.sh")"
+	"$@"
+)
+rm -rf "$A/gres" "$A/gtree" "$A/gout"
+mkdir -p "$A/gtree/arch/arm64/tools" "$A/gout/arm64-kvm/arch/arm64/include/generated/asm" "$A/gout/s390-kvm/arch/s390/include/generated/arch/arm64/asm" "$A/gres/c0" "$A/gres/c1"
+# A generator of arm64's kind: its output depends on its input.
+# shellcheck disable=SC2016 # awk's fields, not the shell's
+printf '{ print "#define " $1 " " $2 }\n' >"$A/gtree/arch/arm64/tools/gen-sysreg.awk"
+printf 'SYS_A 1\nSYS_B 2\n' >"$A/gtree/arch/arm64/tools/sysreg"
+(cd "$A/gtree" && awk -f arch/arm64/tools/gen-sysreg.awk arch/arm64/tools/sysreg) >"$A/gout/arm64-kvm/arch/arm64/include/generated/asm/sysreg-defs.h"
+echo 'savedcmd_x := awk' >"$A/gout/arm64-kvm/arch/arm64/include/generated/asm/.sysreg-defs.h.cmd"
+cp "$A/gout/arm64-kvm/arch/arm64/include/generated/asm/sysreg-defs.h" "$A/gout/s390-kvm/arch/s390/include/generated/arch/arm64/asm/"
+echo pass >"$A/gres/c0/build-arm64"
+run generated_on snapshot_generated 0 arm64
+check "verify-bisect generated: the base's arm64 headers are kept, without Kbuild's .cmd files" \
+	sh -c "[ -f '$A/gres/c0/generated-arm64/asm/sysreg-defs.h' ] && [ -z \"\$(find '$A/gres/c0/generated-arm64' -name '.*.cmd')\" ]"
+echo pass >"$A/gres/c1/build-arm64"
+echo pass >"$A/gres/c1/build-s390"
+run generated_on check_generated 1
+check "verify-bisect generated: arm64's headers the base's and s390's copy arm64's generator's output pass" \
+	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q 'arm64: the 1 files of arch/arm64/include/generated are the base' '$T_OUT' && grep -q 'sysreg-defs.h is what arm64.s generator makes' '$T_OUT'"
+echo '#define SYS_C 3' >>"$A/gout/arm64-kvm/arch/arm64/include/generated/asm/sysreg-defs.h"
+run generated_on check_generated 1
+check "verify-bisect generated: a generated arm64 header that differs from the base's fails, with the diff" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q '^+#define SYS_C 3' '$T_OUT'"
+cp "$A/gres/c0/generated-arm64/asm/sysreg-defs.h" "$A/gout/arm64-kvm/arch/arm64/include/generated/asm/"
+echo '#include <asm-generic/new.h>' >"$A/gout/arm64-kvm/arch/arm64/include/generated/asm/new.h"
+run generated_on check_generated 1
+check "verify-bisect generated: a generated arm64 header the base did not have fails, named" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'Only in .*asm: new.h' '$T_OUT'"
+rm "$A/gout/arm64-kvm/arch/arm64/include/generated/asm/new.h"
+printf 'SYS_A 1\nSYS_B 5\n' >"$A/gtree/arch/arm64/tools/sysreg"
+run generated_on check_generated 1
+check "verify-bisect generated: an s390 copy that is not what arm64's generator makes of the step's input fails, with the diff" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q '^-#define SYS_B 5' '$T_OUT' && grep -q 'arm64: the 1 files' '$T_OUT'"
+printf 'SYS_A 1\nSYS_B 2\n' >"$A/gtree/arch/arm64/tools/sysreg"
+echo x >"$A/gout/s390-kvm/arch/s390/include/generated/arch/arm64/asm/other.h"
+run generated_on check_generated 1
+check "verify-bisect generated: an s390 copy the check does not know how arm64 makes fails, named" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'other.h: not a header this check knows' '$T_OUT'"
+rm -r "$A/gout/s390-kvm/arch/s390/include/generated/arch"
+echo same >"$A/gres/c1/build-arm64"
+run generated_on check_generated 1
+check "verify-bisect generated: no copies on s390 (before patch 5) passes and says so; arm64 not built again is unchanged inputs" \
+	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q 's390: generates no arm64 header' '$T_OUT' && grep -q 'arm64: unchanged inputs' '$T_OUT'"
+echo same >"$A/gres/c1/build-s390"
+run generated_on check_generated 1
+check "verify-bisect generated: a step that built neither arm64 nor s390 again is 'unchanged inputs'" grep -q '^RESULT same:' "$T_OUT"
+echo fail >"$A/gres/c1/build-s390"
+echo fail >"$A/gres/c1/build-arm64"
+run generated_on check_generated 1
+check "verify-bisect generated: failed builds are 'not checked', never passed" grep -q '^RESULT skip:' "$T_OUT"
+
 # verify-bisect's build_inputs and untouched_inputs: the files a build read
 # come from its .cmd files with their paths cleaned; a step whose files the
 # build of the step before did not read is not built again; a read file, a

@@ -17,10 +17,10 @@ step_total=0 step_done=0 step_secs=0
 count_builds() {
 	local a i
 	for a in "${build_arches[@]}"; do
-		{ have_result 0 "build-$a" && has_snapshot 0 "$a"; } || full_total=$((full_total + 1))
+		{ have_result 0 "build-$a" && has_snapshots 0 "$a"; } || full_total=$((full_total + 1))
 		for i in $(seq "$first" "$last"); do
 			[ "$i" = "$n" ] || [[ " ${tip_only[*]} " != *" $a "* ]] || continue
-			{ have_result "$i" "build-$a" && has_snapshot "$i" "$a"; } || step_total=$((step_total + 1))
+			{ have_result "$i" "build-$a" && has_snapshots "$i" "$a"; } || step_total=$((step_total + 1))
 		done
 	done
 	return 0
@@ -424,6 +424,7 @@ build_step() {
 	build_inputs "$out" "$step" "$a"
 	prune_tokens "$a" "$step"
 	snapshot_objects "$step" "$a"
+	snapshot_generated "$step" "$a"
 	build_state "$step" "$a" >"$out/.ksa-state"
 	if [ "$sparse" = 1 ]; then
 		# Kbuild drops C=1 with only a warning when it does not accept the
