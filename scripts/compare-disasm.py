@@ -40,8 +40,15 @@ the callee's name, not by an address.  What is normalised:
 Immediates stay as they are: a __LINE__ passed to a function (WARN,
 might_sleep) that moved to another line is a difference, to be explained.
 
-Output: one line per function that differs ("differs"), is only in the old
-build ("gone") or only in the new one ("new"), then a summary line.
+A function that is in another object in the new build (a global function
+moved to another file) is compared there: it is the only one of its
+section and name that left an object, and the only one that came into
+another.  It is listed as "moved" when its code is the same (not a
+difference), as "differs" otherwise.
+
+Output: one line per function that differs ("differs"), moved ("moved"),
+is only in the old build ("gone") or only in the new one ("new"), then a
+summary line.
 Exit codes: 0 the same code, 1 differences, 2 bad usage, 3 an objdump
 failed or is missing."""
 
@@ -239,6 +246,7 @@ def main():
         print("compare-disasm: no object under %s in either build" % " ".join(a.paths or ["."]), file=sys.stderr)
         return 2
     counts = collections.Counter()
+    report, gone, new = [], collections.defaultdict(list), collections.defaultdict(list)
     for obj in sorted(old_o | new_o):
         try:
             fo = functions(objdump, os.path.join(a.old, obj)) if obj in old_o else {}
@@ -250,22 +258,43 @@ def main():
             name = "%s:%s:%s" % (obj, key[0], key[1])
             counts["functions"] += 1
             if key not in fn:
-                print("gone %s" % name)
-                counts["gone"] += 1
+                gone[key].append((name, fo[key]))
             elif key not in fo:
-                print("new %s" % name)
-                counts["new"] += 1
+                new[key].append((name, fn[key]))
             elif digest(fo[key]) != digest(fn[key]):
-                print("differs %s (%d instructions before, %d after)" % (name, len(fo[key]), len(fn[key])))
+                report.append((name, "differs %s (%d instructions before, %d after)" % (name, len(fo[key]), len(fn[key])), fo[key], fn[key]))
                 counts["differs"] += 1
-                if a.diff:
-                    sys.stdout.writelines(l + "\n" for l in difflib.unified_diff(fo[key], fn[key], "old", "new", lineterm="", n=2))
             else:
                 counts["same"] += 1
-    print("compare-disasm: %d objects, %d functions: %d the same, %d differ, %d gone, %d new"
-          % (len(old_o | new_o), counts["functions"], counts["same"], counts["differs"], counts["gone"], counts["new"]))
+    # A function that left one object and is in another one, the only one
+    # of its section and name on each side (a global function moved to
+    # another file: arch/arm64/kvm/ to virt/kvm/arm64/), is compared with
+    # itself there.  It counts once.
+    for key in sorted(set(gone) | set(new)):
+        if len(gone.get(key, ())) == 1 and len(new.get(key, ())) == 1:
+            (oname, ol), (nname, nl) = gone.pop(key)[0], new.pop(key)[0]
+            counts["functions"] -= 1
+            if digest(ol) == digest(nl):
+                report.append((nname, "moved %s from %s, the same code" % (nname, oname), None, None))
+                counts["moved"] += 1
+            else:
+                report.append((nname, "differs %s (moved from %s; %d instructions before, %d after)" % (nname, oname, len(ol), len(nl)), ol, nl))
+                counts["differs"] += 1
+    for key, fs in gone.items():
+        for name, _ in fs:
+            report.append((name, "gone %s" % name, None, None))
+            counts["gone"] += 1
+    for key, fs in new.items():
+        for name, _ in fs:
+            report.append((name, "new %s" % name, None, None))
+            counts["new"] += 1
+    for name, line, ol, nl in sorted(report, key=lambda r: r[0]):
+        print(line)
+        if a.diff and ol is not None:
+            sys.stdout.writelines(l + "\n" for l in difflib.unified_diff(ol, nl, "old", "new", lineterm="", n=2))
+    print("compare-disasm: %d objects, %d functions: %d the same, %d differ, %d gone, %d new; %d of the same moved to another object"
+          % (len(old_o | new_o), counts["functions"], counts["same"] + counts["moved"], counts["differs"], counts["gone"], counts["new"], counts["moved"]))
     return 1 if counts["differs"] or counts["gone"] or counts["new"] else 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

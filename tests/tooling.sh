@@ -1178,6 +1178,33 @@ check "compare-disasm: arm64, the address of another field of the object differs
 run "$CDS" --arch x86_64 "$CD/r3-x86" "$CD/r3-new-x86"
 check "compare-disasm: x86_64, the address of another field of the object differs" \
 	sh -c "[ $RC = 1 ] && grep -q '^differs d/r.o:.text:g ' '$T_OUT'"
+# A function moved to another object (patch 10's arch/arm64/kvm/ to
+# virt/kvm/arm64/) is compared with itself there; two of one name are not
+# paired.
+mkdir -p "$CD/mv-old/arch" "$CD/mv-old/virt" "$CD/mv-new/arch" "$CD/mv-new/virt" "$CD/mv-chg/arch" "$CD/mv-chg/virt"
+printf 'int stay(int x) { return x + 1; }\nint go(int x) { return x * 3 + 1; }\nstatic int st(int x) { return x * 11; }\nint use1(int x) { return st(x) + 1; }\n' >"$CD/mv-a.c"
+printf 'int other(int x) { return x - 1; }\n' >"$CD/mv-b.c"
+printf 'int stay(int x) { return x + 1; }\nint use1(int x) { return x * 11 + 1; }\n' >"$CD/mv-a2.c"
+printf 'int other(int x) { return x - 1; }\nint go(int x) { return x * 3 + 1; }\n' >"$CD/mv-b2.c"
+printf 'int other(int x) { return x - 1; }\nint go(int x) { return x * 5 + 1; }\n' >"$CD/mv-b3.c"
+gcc -O2 -c "$CD/mv-a.c" -o "$CD/mv-old/arch/a.o" && gcc -O2 -c "$CD/mv-b.c" -o "$CD/mv-old/virt/b.o" &&
+	gcc -O2 -c "$CD/mv-a2.c" -o "$CD/mv-new/arch/a.o" && gcc -O2 -c "$CD/mv-b2.c" -o "$CD/mv-new/virt/b.o" &&
+	cp "$CD/mv-new/arch/a.o" "$CD/mv-chg/arch/a.o" && gcc -O2 -c "$CD/mv-b3.c" -o "$CD/mv-chg/virt/b.o"
+run "$CDS" --arch x86_64 "$CD/mv-old" "$CD/mv-new" arch virt
+check "compare-disasm: a function moved to another object with the same code is 'moved', not a difference (exit 0)" \
+	sh -c "[ $RC = 0 ] && grep -q '^moved virt/b.o:.text:go from arch/a.o:.text:go, the same code' '$T_OUT' && grep -q ' 0 differ, 0 gone, 0 new; 1 of the same moved' '$T_OUT'"
+run "$CDS" --arch x86_64 "$CD/mv-old" "$CD/mv-chg" arch virt
+check "compare-disasm: a function moved to another object and changed differs, named by both objects" \
+	sh -c "[ $RC = 1 ] && grep -q '^differs virt/b.o:.text:go (moved from arch/a.o:.text:go;' '$T_OUT'"
+printf 'static int st(int x) { return x * 11; }\nint use2(int x) { return st(x) + 2; }\nint other(int x) { return x - 1; }\n' >"$CD/mv-b4.c"
+printf 'static int st(int x) { return x * 11; }\nint use3(int x) { return st(x) + 3; }\n' >"$CD/mv-c4.c"
+mkdir -p "$CD/mv-two/arch" "$CD/mv-two/virt"
+cp "$CD/mv-old/arch/a.o" "$CD/mv-two/arch/a.o"
+gcc -O2 -fno-inline -c "$CD/mv-a.c" -o "$CD/mv-old/arch/a.o" && gcc -O2 -fno-inline -c "$CD/mv-a2.c" -o "$CD/mv-two/arch/a.o" &&
+	gcc -O2 -fno-inline -c "$CD/mv-b4.c" -o "$CD/mv-two/virt/b.o" && gcc -O2 -fno-inline -c "$CD/mv-c4.c" -o "$CD/mv-two/virt/c.o"
+run "$CDS" --arch x86_64 "$CD/mv-old" "$CD/mv-two" arch virt
+check "compare-disasm: two functions of one name that came into two objects are not paired with the one that left (gone and new)" \
+	sh -c "[ $RC = 1 ] && grep -q '^gone arch/a.o:.text:st$' '$T_OUT' && grep -q '^new virt/b.o:.text:st$' '$T_OUT' && grep -q '^new virt/c.o:.text:st$' '$T_OUT'"
 expect "compare-disasm: the same build is the same code (exit 0)" 0 "4 the same, 0 differ" "$CDS" --arch x86_64 "$CD/old" "$CD/old" dir/a.o
 expect "compare-disasm: a path without objects is a usage error (exit 2)" 2 "no object" "$CDS" --arch x86_64 "$CD/old" "$CD/new" nowhere
 expect "compare-disasm: an unknown architecture is a usage error (exit 2)" 2 "invalid choice" "$CDS" --arch vax "$CD/old" "$CD/new"
