@@ -602,3 +602,76 @@ kconfig_check() {
 	[ -z "$bad" ] || die "$EX_FAIL" "config $out does not take its fragments:$bad (missing dependency in ${*##*/}?)"
 	return 0
 }
+
+# --- the real clients' header scripts ---------------------------------------
+# The header import scripts of two VMMs nobody here wrote
+# (../shared/clients/README.md): kvmtool's util/update_headers.sh, which
+# copies files of the kernel's source tree into kvmtool's, and QEMU's
+# scripts/update-linux-headers.sh, a headers_install for every architecture
+# with a KVM header, then chosen installed headers copied.  Run on a kernel
+# tree by the clients suite (tests/runtime.sh, base and tip) and by
+# verify-bisect's clients check (every step that touches what they read),
+# into one cache, per commit: what one of them made the other one uses.
+KSA_CLIENTS_DIR=${KSA_CLIENTS:-$KSA_ROOT/../shared/clients}
+KSA_KVMTOOL_TAR=kvmtool-b48735e5.tar.xz
+KSA_QEMU_HDR=qemu-update-linux-headers.sh
+KSA_CLIENTS_CACHE=${KSA_RUNTIME_CACHE:-$KSA_ROOT/build/runtime-cache}
+
+# need_clients: both clients are there, or exit 3 naming the missing one.
+need_clients() {
+	local c
+	for c in "$KSA_KVMTOOL_TAR" "$KSA_QEMU_HDR"; do
+		[ -f "$KSA_CLIENTS_DIR/$c" ] || die "$EX_ENV" "$KSA_CLIENTS_DIR/$c is missing (the real clients, ../shared/clients): set KSA_CLIENTS"
+	done
+}
+
+clients_key() { cat "$KSA_CLIENTS_DIR/$KSA_KVMTOOL_TAR" "$KSA_CLIENTS_DIR/$KSA_QEMU_HDR" | sha256sum | cut -c1-12; }
+
+# client_headers_dir KIND COMMIT: where KIND's (kvmtool or qemu) output for
+# COMMIT is kept: DIR/kvmtool (kvmtool's tree after its script) or DIR/out
+# (QEMU's output), the script's exit status in DIR/rc, its output in
+# DIR/log, and DIR/done when the script succeeded (a failure is run again).
+client_headers_dir() { printf '%s/headers-%s-%s-%s' "$KSA_CLIENTS_CACHE" "$1" "${2:0:12}" "$(clients_key)"; }
+
+# client_headers_make KIND TREE DIR: run KIND's script on the kernel tree
+# TREE (at the commit DIR is for) into DIR, made as DIR.tmp and renamed.
+# QEMU's temporary directory is inside, so that an interrupted run leaves
+# nothing in /tmp.
+client_headers_make() {
+	local kind=$1 tree=$2 dir=$3 rc=0
+	rm -rf "$dir.tmp"
+	mkdir -p "$dir.tmp"
+	case $kind in
+	kvmtool)
+		tar -xJf "$KSA_CLIENTS_DIR/$KSA_KVMTOOL_TAR" -C "$dir.tmp" || die "$EX_ENV" "cannot unpack $KSA_CLIENTS_DIR/$KSA_KVMTOOL_TAR"
+		[ -f "$dir.tmp/kvmtool/util/update_headers.sh" ] || die "$EX_ENV" "$KSA_KVMTOOL_TAR holds no kvmtool/util/update_headers.sh"
+		(cd "$dir.tmp/kvmtool" && sh util/update_headers.sh "$tree") >"$dir.tmp/log" 2>&1 || rc=$?
+		;;
+	qemu)
+		mkdir -p "$dir.tmp/out" "$dir.tmp/tmp"
+		TMPDIR=$dir.tmp/tmp sh "$KSA_CLIENTS_DIR/$KSA_QEMU_HDR" "$tree" "$dir.tmp/out" >"$dir.tmp/log" 2>&1 || rc=$?
+		rm -rf "$dir.tmp/tmp"
+		;;
+	*) die "$EX_USAGE" "client_headers_make: unknown client '$kind'" ;;
+	esac
+	echo "$rc" >"$dir.tmp/rc"
+	[ "$rc" != 0 ] || touch "$dir.tmp/done"
+	rm -rf "$dir"
+	mv "$dir.tmp" "$dir"
+}
+
+# qemu_headers_ok DIR: QEMU's script succeeded and wrote what it is for
+# (it has no set -e: its exit status alone says little): linux/kvm.h,
+# asm-arm64/kvm.h and at least 100 files (127 on v7.1.8).  Prints the
+# number of files, or what is wrong.
+qemu_headers_ok() {
+	local d=$1 n
+	n=$(find "$d/out" -type f 2>/dev/null | wc -l)
+	if [ "$(cat "$d/rc" 2>/dev/null)" = 0 ] && [ -f "$d/out/linux-headers/linux/kvm.h" ] &&
+		[ -f "$d/out/linux-headers/asm-arm64/kvm.h" ] && [ "$n" -ge 100 ]; then
+		echo "$n"
+	else
+		echo "exit $(cat "$d/rc" 2>/dev/null || echo '?'), $n files, linux/kvm.h $([ -f "$d/out/linux-headers/linux/kvm.h" ] || echo 'not ')written, asm-arm64/kvm.h $([ -f "$d/out/linux-headers/asm-arm64/kvm.h" ] || echo 'not ')written"
+		return 1
+	fi
+}

@@ -35,7 +35,9 @@ compared with the step before, function by function
 explained for that patch in disasm.explained.  arm64's generated headers
 (sysreg-defs.h and the others) must stay the base's, byte for byte, and the
 arm64 headers s390 generates for itself must be what arm64's generator makes
-of arm64's input ("generated").
+of arm64's input ("generated").  At every step that touches what they read,
+the header import scripts of kvmtool and QEMU (../shared/clients/) must give
+the base's trees ("clients").
 
 The matrix (tinyconfig + configs/ARCH-kvm.config + configs/boot-ARCH.config
 where there is one, the configurations tests/runtime.sh boots): x86_64,
@@ -51,7 +53,8 @@ reported as not checked.
                    Coccinelle, headers): the same as --only build,checkpatch
   --only LIST      only these checks (comma separated): build, sparse
                    (implies build), checkpatch, kernel-doc, coccinelle, uapi,
-                   disasm (implies build), generated (implies build)
+                   clients, disasm (implies build), generated (implies
+                   build)
   --tip-only LIST  build these architectures (of riscv, powerpc, mips,
                    loongarch) at the base and the last step only, the
                    steps between reported as not checked with the command
@@ -179,7 +182,7 @@ done
 for a in "${tip_only[@]}"; do
 	case " $ALWAYS_ARCHES " in *" $a "*) usage_error "--tip-only $a: x86_64, arm64 and s390 are built at every step" ;; esac
 done
-ALL_CHECKS="build sparse checkpatch kernel-doc coccinelle uapi disasm generated"
+ALL_CHECKS="build sparse checkpatch kernel-doc coccinelle uapi clients disasm generated"
 declare -A want_check=()
 for c in ${only//,/ }; do
 	case " $ALL_CHECKS " in *" $c "*) want_check[$c]=1 ;; *) usage_error "--only: unknown check '$c' (known: $ALL_CHECKS)" ;; esac
@@ -193,6 +196,7 @@ on() { [ -n "${want_check[$1]:-}" ]; }
 need_cmd git make gcc ccache:ccache python3 perl
 on coccinelle && need_cmd spatch:coccinelle
 on uapi && need_cmd pahole:dwarves
+on clients && need_clients && need_cmd xz:xz-utils
 SPARSE=
 if on sparse; then
 	SPARSE=$("$KSA_ROOT/scripts/fetch-sparse.sh") || die "$EX_ENV" "no sparse that the kernel accepts: see scripts/fetch-sparse.sh --help"
@@ -259,7 +263,13 @@ if [ "$(cat "$RES/disasm.hash" 2>/dev/null)" != "$disasm_hash" ]; then
 	rm -f "$RES"/*/disasm-*
 	echo "$disasm_hash" >"$RES/disasm.hash"
 fi
-# The same for the generated check.
+# The same for the generated check and for the clients check (whose
+# scripts' outputs are kept per commit and the clients' key, lib.sh).
+clients_hash=$(cat "$KSA_ROOT/scripts/checks/clients.sh" "$KSA_ROOT/scripts/lib.sh" | sha256sum | cut -c1-16)
+if [ "$(cat "$RES/clients.hash" 2>/dev/null)" != "$clients_hash" ]; then
+	rm -f "$RES"/*/clients
+	echo "$clients_hash" >"$RES/clients.hash"
+fi
 generated_hash=$(sha256sum <"$KSA_ROOT/scripts/checks/generated.sh" | cut -c1-16)
 if [ "$(cat "$RES/generated.hash" 2>/dev/null)" != "$generated_hash" ]; then
 	rm -f "$RES"/*/generated
@@ -384,6 +394,8 @@ source "$KSA_ROOT/scripts/checks/uapi.sh"
 source "$KSA_ROOT/scripts/checks/disasm.sh"
 # shellcheck source=scripts/checks/generated.sh
 source "$KSA_ROOT/scripts/checks/generated.sh"
+# shellcheck source=scripts/checks/clients.sh
+source "$KSA_ROOT/scripts/checks/clients.sh"
 
 # has_snapshots STEP ARCH: STEP's build of ARCH left what the checks keep
 # of it (the disasm check's objects, the generated check's base headers).
@@ -486,6 +498,7 @@ if [ "$first" = 1 ]; then
 	if on uapi; then
 		for a in "${HEADER_ARCHES[@]}"; do install_headers 0 "$a" || true; done
 	fi
+	if on clients; then client_outputs 0; fi
 fi
 # timed STEP CHECK FUNCTION: run the check unless it has a result, and keep
 # its time next to the result.
@@ -510,13 +523,13 @@ for step in $(seq "$first" "$last"); do
 		fi
 		if on generated; then timed "$step" generated check_generated; fi
 	fi
-	progress "$step" "$n" "$(for c in checkpatch kernel-doc coccinelle uapi; do on "$c" && printf '%s ' "$c"; done)"
+	progress "$step" "$n" "$(for c in checkpatch kernel-doc coccinelle uapi clients; do on "$c" && printf '%s ' "$c"; done)"
 	if [ -n "$tier" ] && [ "$step" = "$n" ] && on sparse; then
 		for a in "${build_arches[@]}"; do
 			case $SPARSE_ARCHES in *" $a "*) timed "$step" "sparse-$a" check_sparse_tip "$a" ;; esac
 		done
 	fi
-	for c in checkpatch:check_checkpatch kernel-doc:check_kerneldoc coccinelle:check_cocci cocci-kernel:check_kcocci uapi:check_headers; do
+	for c in checkpatch:check_checkpatch kernel-doc:check_kerneldoc coccinelle:check_cocci cocci-kernel:check_kcocci uapi:check_headers clients:check_clients; do
 		on "${c%%:*}" || { [ "${c%%:*}" = cocci-kernel ] && on coccinelle; } || continue
 		timed "$step" "${c%%:*}" "${c#*:}"
 	done
@@ -530,7 +543,7 @@ if [ -n "$tier" ] && on sparse && [ "$last" = "$n" ]; then
 fi
 if on disasm; then for a in "${arches[@]}"; do [ -z "${DISASM_PATHS[$a]:-}" ] || checks+=("disasm-$a"); done; fi
 if on generated && [[ " ${arches[*]} " == *" arm64 "* || " ${arches[*]} " == *" s390 "* ]]; then checks+=(generated); fi
-for c in checkpatch kernel-doc coccinelle uapi; do
+for c in checkpatch kernel-doc coccinelle uapi clients; do
 	on "$c" && checks+=("$c")
 	[ "$c" != coccinelle ] || ! on coccinelle || checks+=(cocci-kernel)
 done

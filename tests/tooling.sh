@@ -799,7 +799,8 @@ check "verify-bisect disasm: the next step is compared with the last step that b
 
 # verify-bisect's generated check (scripts/checks/generated.sh): arm64's
 # generated headers must be the base's, and s390's copies of arm64 headers
-# what arm64's generator makes of arm64's input at the step.
+# exactly those its Makefile makes, each what arm64's generator makes of
+# arm64's input at the step.
 # shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd functions
 generated_on() (
 	RES=$A/gres commits=(c0 c1) VT=$A/gtree KSA_OUT=$A/gout build_arches=(x86_64 arm64 s390)
@@ -808,58 +809,129 @@ generated_on() (
 	result_file() { printf '%s/%s/%s' "$RES" "${commits[$1]}" "$2"; }
 	have_result() { return 1; }
 	put_result() { echo "RESULT $3:"; cat; }
-	eval "$(sed -n '/^GENERATED_/p; /^snapshot_generated() {/,/^}/p; /^foreign_reference() {/,/^}/p; /^check_generated() {/,/^}/p' "$KSA_ROOT/scripts/checks/generated.sh")"
+	eval "$(sed -n '/^declare -A GENERATED_DIR/p; /^snapshot_generated() {/,/^}/p; /^generated_snapshot() {/,/^}/p; /^foreign_reference() {/,/^}/p; /^foreign_expected() {/,/^}/p; /^check_generated() {/,/^}/p' "$KSA_ROOT/scripts/checks/generated.sh")"
 	"$@"
 )
 rm -rf "$A/gres" "$A/gtree" "$A/gout"
-mkdir -p "$A/gtree/arch/arm64/tools" "$A/gout/arm64-kvm/arch/arm64/include/generated/asm" "$A/gout/s390-kvm/arch/s390/include/generated/arch/arm64/asm" "$A/gres/c0" "$A/gres/c1"
+GA=$A/gout/arm64-kvm/arch/arm64/include/generated GS=$A/gout/s390-kvm/arch/s390/include/generated/arch/arm64
+mkdir -p "$A/gtree/arch/arm64/tools" "$A/gtree/arch/s390" "$GA/asm" "$GS/asm" "$A/gres/c0" "$A/gres/c1"
 # A generator of arm64's kind: its output depends on its input.
 # shellcheck disable=SC2016 # awk's fields, not the shell's
 printf '{ print "#define " $1 " " $2 }\n' >"$A/gtree/arch/arm64/tools/gen-sysreg.awk"
 printf 'SYS_A 1\nSYS_B 2\n' >"$A/gtree/arch/arm64/tools/sysreg"
-(cd "$A/gtree" && awk -f arch/arm64/tools/gen-sysreg.awk arch/arm64/tools/sysreg) >"$A/gout/arm64-kvm/arch/arm64/include/generated/asm/sysreg-defs.h"
-echo 'savedcmd_x := awk' >"$A/gout/arm64-kvm/arch/arm64/include/generated/asm/.sysreg-defs.h.cmd"
-cp "$A/gout/arm64-kvm/arch/arm64/include/generated/asm/sysreg-defs.h" "$A/gout/s390-kvm/arch/s390/include/generated/arch/arm64/asm/"
-echo pass >"$A/gres/c0/build-arm64"
-run generated_on snapshot_generated 0 arm64
-check "verify-bisect generated: the base's arm64 headers are kept, without Kbuild's .cmd files" \
-	sh -c "[ -f '$A/gres/c0/generated-arm64/asm/sysreg-defs.h' ] && [ -z \"\$(find '$A/gres/c0/generated-arm64' -name '.*.cmd')\" ]"
-echo pass >"$A/gres/c1/build-arm64"
-echo pass >"$A/gres/c1/build-s390"
+# shellcheck disable=SC2016 # make's variables
+printf 'archprepare:\n\t$(Q)$(MAKE) $(build)=include/arch/arm64 all\n' >"$A/gtree/arch/s390/Makefile"
+(cd "$A/gtree" && awk -f arch/arm64/tools/gen-sysreg.awk arch/arm64/tools/sysreg) >"$GA/asm/sysreg-defs.h"
+echo 'savedcmd_x := awk' >"$GA/asm/.sysreg-defs.h.cmd"
+cp "$GA/asm/sysreg-defs.h" "$GS/asm/"
+for c in c0 c1; do for a in arm64 s390; do echo pass >"$A/gres/$c/build-$a"; done; done
+gsnap() { generated_on snapshot_generated "$1" arm64 && generated_on snapshot_generated "$1" s390; }
+gsnap 0 && gsnap 1
+check "verify-bisect generated: a build's generated headers are kept per step, without Kbuild's .cmd files" \
+	sh -c "[ -f '$A/gres/c1/generated-arm64/asm/sysreg-defs.h' ] && [ -f '$A/gres/c1/generated-s390/asm/sysreg-defs.h' ] && [ -z \"\$(find '$A/gres' -name '.*.cmd')\" ]"
 run generated_on check_generated 1
 check "verify-bisect generated: arm64's headers the base's and s390's copy arm64's generator's output pass" \
-	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q 'arm64: the 1 files of arch/arm64/include/generated are the base' '$T_OUT' && grep -q 'sysreg-defs.h is what arm64.s generator makes' '$T_OUT'"
-echo '#define SYS_C 3' >>"$A/gout/arm64-kvm/arch/arm64/include/generated/asm/sysreg-defs.h"
+	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q 'arm64: the 1 files of arch/arm64/include/generated are the base' '$T_OUT' && grep -q 'sysreg-defs.h is what arm64.s generator makes.*the same file as arm64.s build made' '$T_OUT'"
+echo '#define SYS_C 3' >>"$GA/asm/sysreg-defs.h"
+gsnap 1
 run generated_on check_generated 1
 check "verify-bisect generated: a generated arm64 header that differs from the base's fails, with the diff" \
 	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q '^+#define SYS_C 3' '$T_OUT'"
-cp "$A/gres/c0/generated-arm64/asm/sysreg-defs.h" "$A/gout/arm64-kvm/arch/arm64/include/generated/asm/"
-echo '#include <asm-generic/new.h>' >"$A/gout/arm64-kvm/arch/arm64/include/generated/asm/new.h"
+cp "$A/gres/c0/generated-arm64/asm/sysreg-defs.h" "$GA/asm/"
+echo '#include <asm-generic/new.h>' >"$GA/asm/new.h"
+gsnap 1
 run generated_on check_generated 1
 check "verify-bisect generated: a generated arm64 header the base did not have fails, named" \
-	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'Only in .*asm: new.h' '$T_OUT'"
-rm "$A/gout/arm64-kvm/arch/arm64/include/generated/asm/new.h"
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'Only in step/asm: new.h' '$T_OUT'"
+rm "$GA/asm/new.h"
 printf 'SYS_A 1\nSYS_B 5\n' >"$A/gtree/arch/arm64/tools/sysreg"
+gsnap 1
 run generated_on check_generated 1
 check "verify-bisect generated: an s390 copy that is not what arm64's generator makes of the step's input fails, with the diff" \
 	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q '^-#define SYS_B 5' '$T_OUT' && grep -q 'arm64: the 1 files' '$T_OUT'"
 printf 'SYS_A 1\nSYS_B 2\n' >"$A/gtree/arch/arm64/tools/sysreg"
-echo x >"$A/gout/s390-kvm/arch/s390/include/generated/arch/arm64/asm/other.h"
+echo x >"$GS/asm/other.h"
+echo x >"$GS/asm/.hidden.h"
+gsnap 1
 run generated_on check_generated 1
-check "verify-bisect generated: an s390 copy the check does not know how arm64 makes fails, named" \
-	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'other.h: not a header this check knows' '$T_OUT'"
-rm -r "$A/gout/s390-kvm/arch/s390/include/generated/arch"
+check "verify-bisect generated: an s390 file the step's Makefile does not make fails, named (hidden ones too)" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'asm/other.h is not one that the step' '$T_OUT' && grep -q 'asm/.hidden.h is not one' '$T_OUT'"
+rm "$GS/asm/other.h" "$GS/asm/.hidden.h"
+rm "$GS/asm/sysreg-defs.h"
+gsnap 1
+run generated_on check_generated 1
+check "verify-bisect generated: a copy that the step's Makefile makes and the build has not fails, named" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'asm/sysreg-defs.h is missing' '$T_OUT'"
+ln -s "$GA/asm/sysreg-defs.h" "$GS/asm/sysreg-defs.h"
+gsnap 1
+run generated_on check_generated 1
+check "verify-bisect generated: a symbolic link in place of the copy fails" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'is not a regular file' '$T_OUT'"
+rm -r "$GS"
+: >"$A/gtree/arch/s390/Makefile"
+gsnap 1
 echo same >"$A/gres/c1/build-arm64"
 run generated_on check_generated 1
-check "verify-bisect generated: no copies on s390 (before patch 5) passes and says so; arm64 not built again is unchanged inputs" \
-	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q 's390: generates no arm64 header' '$T_OUT' && grep -q 'arm64: unchanged inputs' '$T_OUT'"
+check "verify-bisect generated: no copies and no rule for them (before patch 5) passes and says so; arm64 not built again is unchanged inputs" \
+	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q 's390: makes no arm64 header' '$T_OUT' && grep -q 'arm64: unchanged inputs' '$T_OUT'"
 echo same >"$A/gres/c1/build-s390"
 run generated_on check_generated 1
 check "verify-bisect generated: a step that built neither arm64 nor s390 again is 'unchanged inputs'" grep -q '^RESULT same:' "$T_OUT"
-echo fail >"$A/gres/c1/build-s390"
+echo pass >"$A/gres/c1/build-s390"
 echo fail >"$A/gres/c1/build-arm64"
 run generated_on check_generated 1
-check "verify-bisect generated: failed builds are 'not checked', never passed" grep -q '^RESULT skip:' "$T_OUT"
+check "verify-bisect generated: a failed arm64 build makes the step 'not checked', although s390 passes, never passed" \
+	sh -c "grep -q '^RESULT skip:' '$T_OUT' && grep -q 'arm64: not checked' '$T_OUT'"
+
+# verify-bisect's clients check (scripts/checks/clients.sh) with two
+# stand-in clients of the real ones' kind: kvmtool's copies a source file,
+# QEMU's installs and copies.
+# shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd functions
+clients_on() (
+	RES=$A/cres VT=$A/ctree
+	mapfile -t commits < <(git -C "$VT" rev-list --reverse tip)
+	KSA_CLIENTS_DIR=$A/cclients KSA_CLIENTS_CACHE=$A/ccache
+	vgit() { git -C "$VT" "$@"; }
+	checkout() { [ "$(vgit rev-parse HEAD)" = "$1" ] || vgit checkout -q -f --detach "$1"; }
+	changed_files() { vgit diff --no-renames --name-only "${commits[$(($1 - 1))]}" "${commits[$1]}"; }
+	have_result() { return 1; }
+	put_result() { echo "RESULT $3:"; cat; }
+	eval "$(sed -n '/^CLIENTS_INPUTS=/p; /^client_outputs() {/,/^}/p; /^check_clients() {/,/^}/p' "$KSA_ROOT/scripts/checks/clients.sh")"
+	"$@"
+)
+rm -rf "$A/cres" "$A/ctree" "$A/cclients" "$A/ccache"
+mkdir -p "$A/cclients/k/kvmtool/util" "$A/cclients/k/kvmtool/include/linux" "$A/ctree/include/uapi/linux" "$A/ctree/drivers"
+# shellcheck disable=SC2016 # the stand-in's own variables
+printf 'set -e\ncp "$1/include/uapi/linux/kvm.h" include/linux/\n' >"$A/cclients/k/kvmtool/util/update_headers.sh"
+tar -cJf "$A/cclients/$KSA_KVMTOOL_TAR" -C "$A/cclients/k" kvmtool
+# shellcheck disable=SC2016 # the stand-in's own variables
+printf 'mkdir -p "$2/linux-headers/linux" "$2/linux-headers/asm-arm64"\ncp "$1/include/uapi/linux/kvm.h" "$2/linux-headers/linux/"\ncp "$1/include/uapi/linux/kvm.h" "$2/linux-headers/asm-arm64/kvm.h"\nfor i in $(seq 100); do echo $i >"$2/linux-headers/f$i.h"; done\n' >"$A/cclients/$KSA_QEMU_HDR"
+cg() { git -C "$A/ctree" -c user.name=t -c user.email=t@t "$@"; }
+echo '#define KVM_API 12' >"$A/ctree/include/uapi/linux/kvm.h"
+echo '#define OTHER 1' >"$A/ctree/include/uapi/linux/other.h"
+echo 'int x;' >"$A/ctree/drivers/x.c"
+cg init -q && cg add -A && cg commit -qm base
+echo 'int y;' >>"$A/ctree/drivers/x.c" && cg commit -qam "not what the scripts read"
+echo '#define OTHER 2' >"$A/ctree/include/uapi/linux/other.h" && cg commit -qam "UAPI, not copied"
+echo '#include <linux/kvm-generic.h>' >>"$A/ctree/include/uapi/linux/kvm.h" && cg commit -qam "an include added to kvm.h"
+cg rm -q include/uapi/linux/kvm.h && cg commit -qm "kvm.h gone" && cg tag tip
+cg checkout -q -f --detach HEAD~3
+touch -d '2000-01-01' "$A/ctree/drivers/x.c"
+run clients_on check_clients 1
+check "verify-bisect clients: a step that touches nothing the header scripts read is 'unchanged inputs'" grep -q '^RESULT same:' "$T_OUT"
+run clients_on check_clients 2
+check "verify-bisect clients: a UAPI step whose scripts' trees are the base's passes, both named" \
+	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q 'kvmtool: util/update_headers.sh gives the base' '$T_OUT' && grep -q 'QEMU: update-linux-headers.sh gives the base.s headers (102 files)' '$T_OUT'"
+check "verify-bisect clients: the base's outputs, of another commit than the work tree's, come from a scratch work tree (the work tree's files keep their times)" \
+	sh -c "[ \"\$(stat -c %Y '$A/ctree/drivers/x.c')\" = \"\$(date -d 2000-01-01 +%s)\" ] && [ -f '$A/ccache/headers-qemu-$(git -C "$A/ctree" rev-list --reverse tip | head -n 1 | cut -c1-12)-'*/done ] && [ \"\$(git -C '$A/ctree' worktree list | wc -l)\" = 1 ]"
+cg checkout -q -f --detach tip~1
+run clients_on check_clients 3
+check "verify-bisect clients: an include added to a header that the scripts copy fails both, with the difference" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'kvmtool: util/update_headers.sh gives another kvmtool tree' '$T_OUT' && grep -q 'QEMU: update-linux-headers.sh gives other headers' '$T_OUT' && grep -q 'linux/kvm-generic.h' '$T_OUT'"
+cg checkout -q -f --detach tip
+run clients_on check_clients 4
+check "verify-bisect clients: a script that fails at the step fails the check (QEMU's: not what it must write)" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'kvmtool: util/update_headers.sh fails at this step' '$T_OUT' && grep -q 'QEMU: update-linux-headers.sh fails at this step' '$T_OUT'"
 
 # verify-bisect's build_inputs and untouched_inputs: the files a build read
 # come from its .cmd files with their paths cleaned; a step whose files the
