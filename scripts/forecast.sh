@@ -26,7 +26,10 @@ a CI run with it, on this machine.  The model, step by step:
             ARCH's step cost twice.
   checks    checkpatch at every step; kernel-doc and Coccinelle at steps
             with a C file or header; the headers check at steps with a UAPI
-            file: each its mean measured time where it ran; the Coccinelle
+            file; the clients' header scripts at the steps that touch what
+            they read, and once on the base; the machine-code and
+            generated-header comparisons at steps that build arm64 (or
+            s390): each its mean measured time where it ran; the Coccinelle
             run over the whole base once.
   the rest  --fixed SECONDS: every other suite of tests/run.sh, as measured
             (its summary prints each suite's time), default 0.
@@ -99,7 +102,7 @@ need_cmd python3
 
 # The source prefix of the .cmd files: the work tree the builds were made in.
 tree=${KSA_VERIFY_TREE:-$KSA_ROOT/build/verify}
-python3 - "$plan" "$report" "$KSA_OUT" "$(realpath -m "$tree")" "$fixed" "$limit" "$tier" "$cpp_ratio" "$tokens_min" <<'PY'
+KSA_HEADERS_INPUTS=$KSA_HEADERS_INPUTS KSA_CLIENTS_INPUTS=$KSA_CLIENTS_INPUTS python3 - "$plan" "$report" "$KSA_OUT" "$(realpath -m "$tree")" "$fixed" "$limit" "$tier" "$cpp_ratio" "$tokens_min" <<'PY'
 import glob, json, os, re, sys
 plan_f, report_f, out, tree, fixed, limit, tier = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
 cpp_ratio, tokens_min = float(sys.argv[8]), int(sys.argv[9])
@@ -171,7 +174,7 @@ def mean(check):
     v = [secs(s, check) for s in steps if s["step"] > 0]
     v = [x for x in v if x is not None]
     return sum(v) / len(v) if v else 0
-check_cost = {c: mean(c) for c in ("checkpatch", "kernel-doc", "coccinelle", "cocci-kernel", "uapi")}
+check_cost = {c: mean(c) for c in ("checkpatch", "kernel-doc", "coccinelle", "cocci-kernel", "uapi", "clients", "disasm-arm64", "generated")}
 # The kernel's rules at the tip of the measured series (--tier ci), and how
 # many C files that series changes.
 kc_tip = [secs(s, "cocci-kernel") for s in steps if s["step"] == len(steps) - 1]
@@ -182,7 +185,9 @@ measured_cfiles = int(m.group(1)) if m else 1
 # The first step's Coccinelle run also reads the whole base once.
 first = [secs(s, "coccinelle") for s in steps if s["step"] == 1]
 cocci_base = max(0, (first[0] or 0) - check_cost["coccinelle"]) if first else 0
-uapi_re = re.compile(r"(^|/)uapi/|^usr/|^scripts/(headers_install\.sh|Makefile\.|unifdef|syscall)|^arch/[^/]+/(Makefile$|tools/|kernel/syscalls/)|^Makefile$")
+uapi_re = re.compile(os.environ["KSA_HEADERS_INPUTS"])
+# What the real clients' header scripts read (scripts/checks/clients.sh).
+clients_re = re.compile(os.environ["KSA_CLIENTS_INPUTS"])
 build_re = re.compile(r"(^|/)(Makefile[^/]*|Kbuild[^/]*|Kconfig[^/]*)$")
 
 def builds_dir(a, path):
@@ -282,6 +287,14 @@ for idx, (n, files) in enumerate(plan_rows):
             c += check_cost["cocci-kernel"]
     if any(uapi_re.search(f.replace("new:", "")) for f in files):
         c += check_cost["uapi"]
+    if any(clients_re.search(f.replace("new:", "")) for f in files):
+        c += check_cost["clients"]
+    # The machine-code and generated-header comparisons after each arm64
+    # (and s390) build.
+    if row["arch"].get("arm64", (0, 0))[1] > 0:
+        c += check_cost["disasm-arm64"]
+    if row["arch"].get("arm64", (0, 0))[1] > 0 or row["arch"].get("s390", (0, 0))[1] > 0:
+        c += check_cost["generated"]
     if tier == "ci" and idx == last:
         if kc_tip is None:
             sys.exit("forecast.sh: %s has no time of the kernel's Coccinelle rules at the tip: run scripts/verify-bisect.sh --tier ci first" % report_f)
@@ -291,7 +304,9 @@ for idx, (n, files) in enumerate(plan_rows):
     rows.append(row)
 base_builds = sum(m["full"] for m in arches.values())
 apply = 20 + 2 * len(rows)
-verify = base_builds + total + cocci_base + apply
+# The clients' scripts also run once on the base (as long as one step of
+# theirs).
+verify = base_builds + total + cocci_base + apply + check_cost["clients"]
 names = list(arches)
 print("| patch | " + " | ".join("%s objs/s" % a for a in names) + " | checks s |")
 print("|---|" + "---|" * (len(names) + 1))

@@ -615,7 +615,22 @@ kconfig_check() {
 KSA_CLIENTS_DIR=${KSA_CLIENTS:-$KSA_ROOT/../shared/clients}
 KSA_KVMTOOL_TAR=kvmtool-b48735e5.tar.xz
 KSA_QEMU_HDR=qemu-update-linux-headers.sh
-KSA_CLIENTS_CACHE=${KSA_RUNTIME_CACHE:-$KSA_ROOT/build/runtime-cache}
+KSA_CLIENTS_CACHE=$(realpath -m "${KSA_RUNTIME_CACHE:-$KSA_ROOT/build/runtime-cache}")
+
+# What "make headers_install" reads, as paths of the kernel tree (an
+# extended regular expression): the UAPI directories with their Kbuild
+# files, usr/, scripts/ (the install and unifdef scripts, Makefile.*,
+# Kbuild.include, the host tools), the top Makefile and the files at the
+# top of each architecture (its Makefile and what that includes: mips's
+# Kbuild.platforms and */Platform), the syscall tables and their
+# Makefile.syscalls (unistd headers).  The uapi and clients checks of
+# verify-bisect and scripts/forecast.sh decide from it.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+KSA_HEADERS_INPUTS='(^|/)uapi/|^usr/|^scripts/|^Makefile$|^arch/[^/]+/[^/]+$|^arch/mips/[^/]+/Platform$|^arch/[^/]+/(tools|kernel/syscalls|entry/syscalls)/|^arch/[^/]+/kernel/Makefile\.syscalls$'
+# ... and what the clients' header scripts read besides: QEMU's takes an
+# architecture that has an asm/kvm.h, and copies COPYING and LICENSES/.
+# shellcheck disable=SC2034
+KSA_CLIENTS_INPUTS="$KSA_HEADERS_INPUTS"'|^arch/[^/]+/include/asm/kvm\.h$|^COPYING$|^LICENSES/'
 
 # need_clients: both clients are there, or exit 3 naming the missing one.
 need_clients() {
@@ -625,7 +640,9 @@ need_clients() {
 	done
 }
 
-clients_key() { cat "$KSA_CLIENTS_DIR/$KSA_KVMTOOL_TAR" "$KSA_CLIENTS_DIR/$KSA_QEMU_HDR" | sha256sum | cut -c1-12; }
+# clients_key: what the outputs depend on besides the kernel tree: the two
+# clients and how they are run.
+clients_key() { { cat "$KSA_CLIENTS_DIR/$KSA_KVMTOOL_TAR" "$KSA_CLIENTS_DIR/$KSA_QEMU_HDR"; declare -f client_headers_make; } | sha256sum | cut -c1-12; }
 
 # client_headers_dir KIND COMMIT: where KIND's (kvmtool or qemu) output for
 # COMMIT is kept: DIR/kvmtool (kvmtool's tree after its script) or DIR/out
@@ -634,11 +651,13 @@ clients_key() { cat "$KSA_CLIENTS_DIR/$KSA_KVMTOOL_TAR" "$KSA_CLIENTS_DIR/$KSA_Q
 client_headers_dir() { printf '%s/headers-%s-%s-%s' "$KSA_CLIENTS_CACHE" "$1" "${2:0:12}" "$(clients_key)"; }
 
 # client_headers_make KIND TREE DIR: run KIND's script on the kernel tree
-# TREE (at the commit DIR is for) into DIR, made as DIR.tmp and renamed.
-# QEMU's temporary directory is inside, so that an interrupted run leaves
-# nothing in /tmp.
+# TREE (at the commit DIR is for) into DIR, made as DIR.tmp and renamed,
+# the way its users run it: QEMU's with the -e of its #! line.  QEMU's
+# temporary directory is inside, so that an interrupted run leaves nothing
+# in /tmp.  The kernel's Makefile refuses a path with a space or a colon.
 client_headers_make() {
 	local kind=$1 tree=$2 dir=$3 rc=0
+	case $tree$dir in *[[:space:]:]*) die "$EX_ENV" "the kernel's headers_install takes no space or colon in a path: $tree, $dir" ;; esac
 	rm -rf "$dir.tmp"
 	mkdir -p "$dir.tmp"
 	case $kind in
@@ -649,7 +668,7 @@ client_headers_make() {
 		;;
 	qemu)
 		mkdir -p "$dir.tmp/out" "$dir.tmp/tmp"
-		TMPDIR=$dir.tmp/tmp sh "$KSA_CLIENTS_DIR/$KSA_QEMU_HDR" "$tree" "$dir.tmp/out" >"$dir.tmp/log" 2>&1 || rc=$?
+		TMPDIR=$dir.tmp/tmp sh -e "$KSA_CLIENTS_DIR/$KSA_QEMU_HDR" "$tree" "$dir.tmp/out" >"$dir.tmp/log" 2>&1 || rc=$?
 		rm -rf "$dir.tmp/tmp"
 		;;
 	*) die "$EX_USAGE" "client_headers_make: unknown client '$kind'" ;;
@@ -661,9 +680,9 @@ client_headers_make() {
 }
 
 # qemu_headers_ok DIR: QEMU's script succeeded and wrote what it is for
-# (it has no set -e: its exit status alone says little): linux/kvm.h,
-# asm-arm64/kvm.h and at least 100 files (127 on v7.1.8).  Prints the
-# number of files, or what is wrong.
+# (its exit status does not say that a headers_install installed
+# anything): linux/kvm.h, asm-arm64/kvm.h and at least 100 files (127 on
+# v7.1.8).  Prints the number of files, or what is wrong.
 qemu_headers_ok() {
 	local d=$1 n
 	n=$(find "$d/out" -type f 2>/dev/null | wc -l)

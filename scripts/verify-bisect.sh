@@ -196,7 +196,7 @@ on() { [ -n "${want_check[$1]:-}" ]; }
 need_cmd git make gcc ccache:ccache python3 perl
 on coccinelle && need_cmd spatch:coccinelle
 on uapi && need_cmd pahole:dwarves
-on clients && need_clients && need_cmd xz:xz-utils
+on clients && need_clients && need_cmd xz:xz-utils rsync:rsync flock:util-linux
 SPARSE=
 if on sparse; then
 	SPARSE=$("$KSA_ROOT/scripts/fetch-sparse.sh") || die "$EX_ENV" "no sparse that the kernel accepts: see scripts/fetch-sparse.sh --help"
@@ -265,7 +265,7 @@ if [ "$(cat "$RES/disasm.hash" 2>/dev/null)" != "$disasm_hash" ]; then
 fi
 # The same for the generated check and for the clients check (whose
 # scripts' outputs are kept per commit and the clients' key, lib.sh).
-clients_hash=$(cat "$KSA_ROOT/scripts/checks/clients.sh" "$KSA_ROOT/scripts/lib.sh" | sha256sum | cut -c1-16)
+clients_hash=$({ cat "$KSA_ROOT/scripts/checks/clients.sh"; echo "$KSA_CLIENTS_INPUTS"; declare -f client_headers_dir client_headers_make qemu_headers_ok; clients_key; } | sha256sum | cut -c1-16)
 if [ "$(cat "$RES/clients.hash" 2>/dev/null)" != "$clients_hash" ]; then
 	rm -f "$RES"/*/clients
 	echo "$clients_hash" >"$RES/clients.hash"
@@ -437,7 +437,7 @@ run_on_versions() {
 # Findings go to stdout; a tool that fails goes to $TOOL_ERRORS, which
 # fails the check instead of looking like "no findings".
 TOOL_ERRORS=$(mktemp "${TMPDIR:-/tmp}/ksa-tool-errors.XXXXXX")
-trap 'rm -f "$TOOL_ERRORS"' EXIT
+trap 'rm -f "$TOOL_ERRORS"; clients_cleanup' EXIT
 
 # tool_errors CHECK STEP: fail CHECK at STEP if a tool failed; true if so.
 tool_errors() {

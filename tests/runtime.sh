@@ -113,14 +113,16 @@ done
 # (lib.sh: arch_frags), so that the base and tip kernels verify-bisect has
 # built are only rebuilt where the test series or its options change them.
 RT=$(realpath -m "${KSA_RUNTIME_TREE:-${KSA_VERIFY_TREE:-$KSA_ROOT/build/verify}}")
-CACHE=${KSA_RUNTIME_CACHE:-$KSA_ROOT/build/runtime-cache}
+# (KSA_RUNTIME_CACHE, default build/runtime-cache, as an absolute path:
+# lib.sh, where verify-bisect's clients check keeps its outputs too.)
+CACHE=$KSA_CLIENTS_CACHE
 LOGS=${KSA_RUNTIME_LOGS:-$KSA_ROOT/build/runtime-logs}
 OUT=${KSA_OUT:-$KSA_ROOT/build/out}
 TD=$KSA_ROOT/tests/runtime
 mkdir -p "$CACHE" "$LOGS"
-# What this run uses from the cache (written from command substitutions).
+# What this run uses from the cache (written from command substitutions;
+# emptied once the cache's lock is held, below).
 USED=$CACHE/.used
-: >"$USED"
 T0=$(date +%s)
 say() { printf '# [%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
 # The ceiling keeps git from falling through to the project's own repository.
@@ -131,7 +133,8 @@ rgit() {
 
 # --- the commits: base and tip, each with the test series on top ---------
 exec 9>"$CACHE/.lock"
-flock -n 9 || die "$EX_ENV" "another tests/runtime.sh uses $CACHE: wait for it to finish"
+flock -n 9 || die "$EX_ENV" "another tests/runtime.sh (or verify-bisect.sh's clients check) uses $CACHE: wait for it to finish"
+: >"$USED"
 build_lock
 base_out=$("$KSA_ROOT/scripts/fetch-base.sh") || exit
 base_gitdir=$(sed -n 1p <<<"$base_out")
@@ -680,9 +683,6 @@ x86_64_tests() {
 # kernels boot in the foreground; the kernels are built in $RT.
 CT=$RT-clients
 
-# clients_key: what the cached outputs of the clients depend on besides the
-# kernel tree.
-
 # ct_checkout COMMIT: the clients' work tree at COMMIT (made on first use).
 ct_checkout() {
 	if ! is_git_work_tree "$CT"; then
@@ -1020,7 +1020,11 @@ for d in "$CACHE"/*; do
 	for a in "${arches[@]}"; do
 		case $a:${d##*/} in
 		*:kernel-$a-* | *:selftests-$a-* | *:init-$a-* | *:vfio-kvm-$a-*) rm -rf "$d" ;;
-		clients:libfdt-* | clients:kvmtool-* | clients:headers-*) rm -rf "$d" ;;
+		clients:libfdt-* | clients:kvmtool-*) rm -rf "$d" ;;
+		# The header scripts' outputs of other commits are verify-bisect's
+		# (its clients check, at every step): only those of other
+		# clients go.
+		clients:headers-*) [ "${d##*-}" = "$(clients_key)" ] || rm -rf "$d" ;;
 		esac
 	done
 done

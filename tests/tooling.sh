@@ -888,15 +888,15 @@ check "verify-bisect generated: a failed arm64 build makes the step 'not checked
 # QEMU's installs and copies.
 # shellcheck disable=SC2034,SC2317 # the variables and stubs serve the eval'd functions
 clients_on() (
-	RES=$A/cres VT=$A/ctree
+	RES=$A/cres VT=$A/ctree CLIENTS_SCRATCH=
 	mapfile -t commits < <(git -C "$VT" rev-list --reverse tip)
-	KSA_CLIENTS_DIR=$A/cclients KSA_CLIENTS_CACHE=$A/ccache
+	KSA_CLIENTS_DIR=${T_CLIENTS:-$A/cclients} KSA_CLIENTS_CACHE=$A/ccache
 	vgit() { git -C "$VT" "$@"; }
 	checkout() { [ "$(vgit rev-parse HEAD)" = "$1" ] || vgit checkout -q -f --detach "$1"; }
 	changed_files() { vgit diff --no-renames --name-only "${commits[$(($1 - 1))]}" "${commits[$1]}"; }
 	have_result() { return 1; }
 	put_result() { echo "RESULT $3:"; cat; }
-	eval "$(sed -n '/^CLIENTS_INPUTS=/p; /^client_outputs() {/,/^}/p; /^check_clients() {/,/^}/p' "$KSA_ROOT/scripts/checks/clients.sh")"
+	eval "$(sed -n '/^clients_cleanup() {/,/^}/p; /^client_outputs() {/,/^}/p; /^check_clients() {/,/^}/p' "$KSA_ROOT/scripts/checks/clients.sh")"
 	"$@"
 )
 rm -rf "$A/cres" "$A/ctree" "$A/cclients" "$A/ccache"
@@ -919,11 +919,12 @@ cg checkout -q -f --detach HEAD~3
 touch -d '2000-01-01' "$A/ctree/drivers/x.c"
 run clients_on check_clients 1
 check "verify-bisect clients: a step that touches nothing the header scripts read is 'unchanged inputs'" grep -q '^RESULT same:' "$T_OUT"
+run clients_on client_outputs 0
+check "verify-bisect clients: the base's outputs, of another commit than the work tree's, come from a scratch work tree, removed after (the work tree stays, its files keep their times)" \
+	sh -c "[ \"\$(git -C '$A/ctree' rev-parse HEAD)\" = \"\$(git -C '$A/ctree' rev-parse tip~3)\" ] && [ \"\$(stat -c %Y '$A/ctree/drivers/x.c')\" = \"\$(date -d 2000-01-01 +%s)\" ] && [ -f '$A/ccache/headers-qemu-$(git -C "$A/ctree" rev-list --reverse tip | head -n 1 | cut -c1-12)-'*/done ] && [ \"\$(git -C '$A/ctree' worktree list | wc -l)\" = 1 ]"
 run clients_on check_clients 2
-check "verify-bisect clients: a UAPI step whose scripts' trees are the base's passes, both named" \
-	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q 'kvmtool: util/update_headers.sh gives the base' '$T_OUT' && grep -q 'QEMU: update-linux-headers.sh gives the base.s headers (102 files)' '$T_OUT'"
-check "verify-bisect clients: the base's outputs, of another commit than the work tree's, come from a scratch work tree (the work tree's files keep their times)" \
-	sh -c "[ \"\$(stat -c %Y '$A/ctree/drivers/x.c')\" = \"\$(date -d 2000-01-01 +%s)\" ] && [ -f '$A/ccache/headers-qemu-$(git -C "$A/ctree" rev-list --reverse tip | head -n 1 | cut -c1-12)-'*/done ] && [ \"\$(git -C '$A/ctree' worktree list | wc -l)\" = 1 ]"
+check "verify-bisect clients: a UAPI step whose scripts' trees are the base's passes, both named in its first line" \
+	sh -c "grep -q '^RESULT pass:' '$T_OUT' && grep -q '^header scripts: kvmtool.s gives the base.s tree (1 files copied); QEMU.s gives the base.s headers (102 files)$' '$T_OUT'"
 cg checkout -q -f --detach tip~1
 run clients_on check_clients 3
 check "verify-bisect clients: an include added to a header that the scripts copy fails both, with the difference" \
@@ -932,6 +933,16 @@ cg checkout -q -f --detach tip
 run clients_on check_clients 4
 check "verify-bisect clients: a script that fails at the step fails the check (QEMU's: not what it must write)" \
 	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'kvmtool: util/update_headers.sh fails at this step' '$T_OUT' && grep -q 'QEMU: update-linux-headers.sh fails at this step' '$T_OUT'"
+# Another QEMU stand-in (another key: nothing kept is taken), which fails
+# on the base.
+mkdir -p "$A/cclients2"
+cp "$A/cclients/$KSA_KVMTOOL_TAR" "$A/cclients2/"
+# shellcheck disable=SC2016 # the stand-in's own variables
+{ echo 'grep -q "OTHER 1" "$1/include/uapi/linux/other.h" && exit 1'; cat "$A/cclients/$KSA_QEMU_HDR"; } >"$A/cclients2/$KSA_QEMU_HDR"
+cg checkout -q -f --detach tip~2
+T_CLIENTS=$A/cclients2 run clients_on check_clients 2
+check "verify-bisect clients: a script that fails on the base makes the step 'not checked', never passed nor blamed on the step" \
+	sh -c "grep -q '^RESULT skip:' '$T_OUT' && grep -q '^not checked: .*QEMU.s fails on the base' '$T_OUT'"
 
 # verify-bisect's build_inputs and untouched_inputs: the files a build read
 # come from its .cmd files with their paths cleaned; a step whose files the

@@ -2,53 +2,68 @@
 # verify-bisect check: clients (the header import scripts of two real VMMs,
 # kvmtool's util/update_headers.sh and QEMU's scripts/update-linux-headers.sh
 # from ../shared/clients/, run on the step's kernel tree; lib.sh).
-# Inputs: what the scripts read: the UAPI directories, what headers_install
-# reads (usr/, its scripts, the syscall tables, the top and architecture
-# Makefiles), the architectures' asm/kvm.h (QEMU's script takes an
-# architecture with one), COPYING and LICENSES/.  Result: pass when both
-# scripts succeed and give the base's trees, file for file and byte for
-# byte; fail otherwise, with the difference.  This catches what the
-# installed headers do not show: a header moved in the source tree, an
-# include added to a header that is copied alone, an architecture the
-# script no longer finds.  The outputs are kept per commit where the
-# clients suite (tests/runtime.sh) keeps them, so that each is made once.
+# Inputs: what the scripts read (KSA_CLIENTS_INPUTS, lib.sh: what
+# headers_install reads, the architectures' asm/kvm.h, COPYING and
+# LICENSES/).  Result: pass when both scripts succeed and give the base's
+# trees, file for file and byte for byte; fail otherwise, with the
+# difference; not checked (never a pass) when a script fails on the base.
+# This catches what the installed headers do not show: a header moved in
+# the source tree, an include added to a header that is copied alone, an
+# architecture the script no longer finds.  The outputs are kept per
+# commit where the clients suite (tests/runtime.sh) keeps them, so that
+# the suite takes the base's and the tip's from there.
 # Sourced by scripts/verify-bisect.sh, whose state (RES, commits, VT and
 # the helpers) it uses: see the runner's "checks" comment.
 
-CLIENTS_INPUTS='(^|/)uapi/|^usr/|^scripts/(headers_install\.sh|Makefile\.|unifdef|syscall)|^arch/[^/]+/(Makefile$|tools/|kernel/syscalls/|entry/syscalls/|include/asm/kvm\.h$)|^Makefile$|^COPYING$|^LICENSES/'
+# The scratch work tree of the base, while there is one (removed on exit:
+# clients_cleanup, from the runner's EXIT trap).
+CLIENTS_SCRATCH=
+
+clients_cleanup() {
+	[ -n "$CLIENTS_SCRATCH" ] || return 0
+	vgit worktree remove --force "$CLIENTS_SCRATCH/linux" >/dev/null 2>&1 || true
+	rm -rf "$CLIENTS_SCRATCH"
+	vgit worktree prune >/dev/null 2>&1 || true
+	CLIENTS_SCRATCH=
+}
 
 # client_outputs STEP: make both scripts' outputs for STEP where they are
-# not kept yet.  A commit other than the work tree's is read from a scratch
+# not kept yet, under the clients cache's lock (tests/runtime.sh holds it
+# while it runs).  A step is read from the work tree, checked out there
+# as the walk does; the base, once the walk has left it, from a scratch
 # work tree, so that the work tree's files keep their times (the next
 # build would compile again what a checkout there and back touches).
 client_outputs() {
-	local c=${commits[$1]} kind dir tree='' tmp=''
+	local c=${commits[$1]} kind dir tree=''
+	mkdir -p "$KSA_CLIENTS_CACHE"
+	exec 8>"$KSA_CLIENTS_CACHE/.lock"
+	flock -w 900 8 || die "$EX_ENV" "$KSA_CLIENTS_CACHE is locked by another tests/runtime.sh or verify-bisect.sh for 15 minutes"
 	for kind in kvmtool qemu; do
 		dir=$(client_headers_dir "$kind" "$c")
 		[ -f "$dir/done" ] && continue
 		if [ -z "$tree" ]; then
-			if [ "$(vgit rev-parse HEAD)" = "$c" ]; then
+			if [ "$1" != 0 ] || [ "$(vgit rev-parse HEAD)" = "$c" ]; then
 				checkout "$c"
 				tree=$(realpath "$VT")
 			else
-				tmp=$(mktemp -d "${TMPDIR:-/tmp}/ksa-clients.XXXXXX")
-				vgit worktree add -q --detach "$tmp/linux" "$c" >/dev/null 2>&1 || die "$EX_FAIL" "cannot make a scratch work tree of ${c:0:12} in $tmp"
-				tree=$tmp/linux
+				CLIENTS_SCRATCH=$(realpath -m "$(mktemp -d "${TMPDIR:-/tmp}/ksa-clients.XXXXXX")")
+				vgit worktree prune >/dev/null 2>&1 || true
+				vgit worktree add -q --detach "$CLIENTS_SCRATCH/linux" "$c" >/dev/null 2>&1 ||
+					die "$EX_FAIL" "cannot make a scratch work tree of ${c:0:12} in $CLIENTS_SCRATCH"
+				tree=$CLIENTS_SCRATCH/linux
 			fi
 		fi
 		client_headers_make "$kind" "$tree" "$dir"
 	done
-	if [ -n "$tmp" ]; then
-		vgit worktree remove --force "$tmp/linux" >/dev/null 2>&1 || true
-		rm -rf "$tmp"
-	fi
+	clients_cleanup
+	exec 8>&-
 }
 
 # check_clients STEP.
 check_clients() {
-	local step=$1 b s out='' bad=0 n rc
+	local step=$1 b s k q out='' sum='' bad=0 base_bad=0 n rc
 	have_result "$step" clients && return
-	if ! changed_files "$step" | grep -qE "$CLIENTS_INPUTS"; then
+	if ! changed_files "$step" | grep -qE "$KSA_CLIENTS_INPUTS"; then
 		echo "unchanged inputs: the step changes nothing the header scripts read (UAPI, what headers_install reads, an asm/kvm.h, COPYING, LICENSES)" | put_result "$step" clients same
 		return
 	fi
@@ -56,35 +71,48 @@ check_clients() {
 	client_outputs "$step"
 	b=$(client_headers_dir kvmtool "${commits[0]}") s=$(client_headers_dir kvmtool "${commits[$step]}")
 	if [ "$(cat "$b/rc")" != 0 ]; then
-		bad=1 out+="kvmtool: util/update_headers.sh fails on the base (exit $(cat "$b/rc")): $(tail -n 2 "$b/log")"$'\n'
+		base_bad=1 sum+="kvmtool's fails on the base; "
+		out+="kvmtool: util/update_headers.sh fails on the base (exit $(cat "$b/rc")): $(tail -n 2 "$b/log")"$'\n'
 	elif [ "$(cat "$s/rc")" != 0 ]; then
-		bad=1 out+="kvmtool: util/update_headers.sh fails at this step (exit $(cat "$s/rc")): $(tail -n 3 "$s/log")"$'\n'
+		bad=1 sum+="kvmtool's fails; "
+		out+="kvmtool: util/update_headers.sh fails at this step (exit $(cat "$s/rc")): $(tail -n 3 "$s/log")"$'\n'
 	else
 		rc=0
 		n=$(diff -r "$b/kvmtool" "$s/kvmtool" 2>&1) || rc=$?
+		k=$(find "$s/kvmtool" -type f -newer "$s/kvmtool/util/update_headers.sh" | wc -l)
 		if [ "$rc" = 0 ]; then
-			out+="kvmtool: util/update_headers.sh gives the base's kvmtool tree ($(find "$s/kvmtool" -type f | wc -l) files)"$'\n'
+			sum+="kvmtool's gives the base's tree ($k files copied); "
+			out+="kvmtool: util/update_headers.sh gives the base's kvmtool tree ($k files copied into it)"$'\n'
 		else
-			bad=1 out+="kvmtool: util/update_headers.sh gives another kvmtool tree than on the base:"$'\n'$(sed -e "s#$b/#base/#g" -e "s#$s/#step/#g" <<<"$n" | head -n 30)$'\n'
+			bad=1 sum+="kvmtool's gives another tree; "
+			n=${n//"$b/"/base/}
+			out+="kvmtool: util/update_headers.sh gives another kvmtool tree than on the base:"$'\n'$(head -n 30 <<<"${n//"$s/"/step/}")$'\n'
 		fi
 	fi
 	b=$(client_headers_dir qemu "${commits[0]}") s=$(client_headers_dir qemu "${commits[$step]}")
-	if ! n=$(qemu_headers_ok "$b"); then
-		bad=1 out+="QEMU: update-linux-headers.sh fails on the base ($n): $(tail -n 2 "$b/log")"$'\n'
-	elif ! n=$(qemu_headers_ok "$s"); then
-		bad=1 out+="QEMU: update-linux-headers.sh fails at this step ($n): $(tail -n 3 "$s/log")"$'\n'
+	if ! q=$(qemu_headers_ok "$b"); then
+		base_bad=1 sum+="QEMU's fails on the base"
+		out+="QEMU: update-linux-headers.sh fails on the base ($q): $(tail -n 2 "$b/log")"$'\n'
+	elif ! q=$(qemu_headers_ok "$s"); then
+		bad=1 sum+="QEMU's fails"
+		out+="QEMU: update-linux-headers.sh fails at this step ($q): $(tail -n 3 "$s/log")"$'\n'
 	else
 		rc=0
 		n=$(diff -r "$b/out" "$s/out" 2>&1) || rc=$?
 		if [ "$rc" = 0 ]; then
-			out+="QEMU: update-linux-headers.sh gives the base's headers ($(find "$s/out" -type f | wc -l) files)"$'\n'
+			sum+="QEMU's gives the base's headers ($q files)"
+			out+="QEMU: update-linux-headers.sh gives the base's headers ($q files)"$'\n'
 		else
-			bad=1 out+="QEMU: update-linux-headers.sh gives other headers than on the base:"$'\n'$(sed -e "s#$b/#base/#g" -e "s#$s/#step/#g" <<<"$n" | head -n 30)$'\n'
+			bad=1 sum+="QEMU's gives other headers"
+			n=${n//"$b/"/base/}
+			out+="QEMU: update-linux-headers.sh gives other headers than on the base:"$'\n'$(head -n 30 <<<"${n//"$s/"/step/}")$'\n'
 		fi
 	fi
 	if [ "$bad" = 1 ]; then
-		printf '%s' "$out" | put_result "$step" clients fail
+		printf 'header scripts: %s\n%s' "$sum" "$out" | put_result "$step" clients fail
+	elif [ "$base_bad" = 1 ]; then
+		printf 'not checked: %s\n%s' "$sum" "$out" | put_result "$step" clients skip
 	else
-		printf '%s' "$out" | put_result "$step" clients pass
+		printf 'header scripts: %s\n%s' "$sum" "$out" | put_result "$step" clients pass
 	fi
 }

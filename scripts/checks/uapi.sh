@@ -118,7 +118,7 @@ check_headers() {
 	# their Kbuild files), usr/, the scripts that install and generate
 	# headers, the syscall tables (unistd headers), the top and the
 	# architecture Makefiles.
-	if ! changed_files "$step" | grep -qE '(^|/)uapi/|^usr/|^scripts/(headers_install\.sh|Makefile\.|unifdef|syscall)|^arch/[^/]+/(Makefile$|tools/|kernel/syscalls/|entry/syscalls/)|^Makefile$'; then
+	if ! changed_files "$step" | grep -qE "$KSA_HEADERS_INPUTS"; then
 		echo "unchanged inputs: the step changes no UAPI header, header-install script, syscall table or top or architecture Makefile" | put_result "$step" uapi same
 		return
 	fi
