@@ -64,7 +64,8 @@ reported as not checked.
                    sparse on the C files the step changes; sparse on the
                    other files a step recompiles once, at the tip (C=2);
                    the kernel's Coccinelle rules once, at the tip, on every
-                   C file the series changes; riscv, powerpc and mips at
+                   C file the series changes; QEMU's header script left
+                   to the clients suite (base and tip); riscv, powerpc and mips at
                    the base and the tip only if --tip-only names them,
                    else not built (reported as not checked; --arch
                    overrides the tier's architectures).  What it does not run
@@ -618,7 +619,8 @@ if first_fail:
 if os.environ.get("KSA_TIER") == "ci":
     later = ["## not run at every step in this tier (--tier ci)", "",
              "- sparse on the files a step recompiles but does not change: once at the tip (sparse-ARCH, C=2); at every step: `scripts/verify-bisect.sh --arch arm64,s390 --only sparse`",
-             "- the kernel's Coccinelle rules: once at the tip, on every C file the series changes (cocci-kernel); at every step: `scripts/verify-bisect.sh --only coccinelle`"]
+             "- the kernel's Coccinelle rules: once at the tip, on every C file the series changes (cocci-kernel); at every step: `scripts/verify-bisect.sh --only coccinelle`",
+             "- QEMU's update-linux-headers.sh (the clients check runs kvmtool's at every step that touches what they read): on the base and the tip by the clients suite (`tests/runtime.sh --suite clients`); at every such step: `scripts/verify-bisect.sh --only clients`"]
     if os.environ.get("KSA_TIP_ONLY"):
         a = os.environ["KSA_TIP_ONLY"].split()
         later.append("- the %s builds: at the base and the tip only; at every step: `scripts/verify-bisect.sh --arch %s --only build`" % (", ".join(a), ",".join(a)))

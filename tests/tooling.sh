@@ -939,6 +939,10 @@ mkdir -p "$A/cclients2"
 cp "$A/cclients/$KSA_KVMTOOL_TAR" "$A/cclients2/"
 # shellcheck disable=SC2016 # the stand-in's own variables
 { echo 'grep -q "OTHER 1" "$1/include/uapi/linux/other.h" && exit 1'; cat "$A/cclients/$KSA_QEMU_HDR"; } >"$A/cclients2/$KSA_QEMU_HDR"
+cg checkout -q -f --detach tip~1
+tier=ci run clients_on check_clients 3
+check "verify-bisect clients --tier ci: kvmtool's script at the step (here it fails), QEMU's left to the clients suite, and said so" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'kvmtool: util/update_headers.sh gives another kvmtool tree' '$T_OUT' && grep -q 'QEMU: update-linux-headers.sh not run at this step in --tier ci' '$T_OUT'"
 cg checkout -q -f --detach tip~2
 T_CLIENTS=$A/cclients2 run clients_on check_clients 2
 check "verify-bisect clients: a script that fails on the base makes the step 'not checked', never passed nor blamed on the step" \
