@@ -59,6 +59,17 @@ for p in "$KSA_ROOT"/patches/[0-9]*.patch; do
 done
 echo "$bad" >"$T_OUT"
 check "every patch is from and signed off by the project identity only" test -z "$bad"
+# A subject that format-patch folds over two lines makes Debian 12's b4
+# 0.12 fail ("Header values may not contain linefeed"), and a posting of
+# the whole series has the longer prefix "[PATCH NN/27] ": each subject
+# must fit one 78-column line with it.
+bad='' prefix='Subject: [PATCH 27/27] '
+for p in "$KSA_ROOT"/patches/[0-9]*.patch; do
+	subj=$(sed -n 's/^Subject: \[PATCH [0-9/]*\] //p' "$p" | head -n 1)
+	if [ -z "$subj" ] || [ $((${#subj} + ${#prefix})) -gt 78 ]; then bad="$bad ${p##*/}"; fi
+done
+echo "subjects too long for one line with the prefix of the 27-patch posting:$bad" >"$T_OUT"
+check "every subject fits one line with the prefix of the whole series' posting (b4 0.12 fails on a folded one)" test -z "$bad"
 
 # --- the series as others take it: b4 and quilt ----------------------------
 n=$(series_list | wc -l)
