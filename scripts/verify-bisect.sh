@@ -198,6 +198,7 @@ need_cmd git make gcc ccache:ccache python3 perl
 on coccinelle && need_cmd spatch:coccinelle
 on uapi && need_cmd pahole:dwarves
 on clients && need_clients && need_cmd xz:xz-utils rsync:rsync flock:util-linux
+on disasm && need_cmd ar:binutils
 SPARSE=
 if on sparse; then
 	SPARSE=$("$KSA_ROOT/scripts/fetch-sparse.sh") || die "$EX_ENV" "no sparse that the kernel accepts: see scripts/fetch-sparse.sh --help"

@@ -769,6 +769,18 @@ disasm_obj() { # COMMIT BODY-OF-g
 	gcc -O2 -c -o "$A/dres/$1/objs-x86_64/virt/kvm/k.o" "$A/dres/$1/g.c"
 	echo pass >"$A/dres/$1/build-x86_64"
 }
+# The objects kept are those the build links, not every .o of the build
+# directory: a stale object (a file no longer built) is left out, and the
+# objects of a partial link are followed through its .cmd file.
+LO=$A/lobj
+rm -rf "$LO" && mkdir -p "$LO/virt/kvm/hyp"
+for o in a b stale hyp/h1 hyp/h2; do echo "int f_${o##*/}(void) { return 1; }" >"$LO/virt/kvm/$o.c" && gcc -c -o "$LO/virt/kvm/$o.o" "$LO/virt/kvm/$o.c"; done
+(cd "$LO" && ld -r -o virt/kvm/hyp/part.o virt/kvm/hyp/h1.o virt/kvm/hyp/h2.o &&
+	echo 'savedcmd_virt/kvm/hyp/part.o := ld -r -o virt/kvm/hyp/part.o virt/kvm/hyp/h1.o virt/kvm/hyp/h2.o' >virt/kvm/hyp/.part.o.cmd &&
+	ar cDPrST virt/kvm/built-in.a virt/kvm/a.o virt/kvm/b.o virt/kvm/hyp/part.o)
+run bash -c 'source "$1/scripts/lib.sh"; eval "$(sed -n "/^linked_objects() {/,/^}/p" "$1/scripts/checks/disasm.sh")"; linked_objects "$2" virt/kvm' _ "$KSA_ROOT" "$LO"
+check "verify-bisect disasm: the objects kept are the linked ones (archive members, a partial link's inputs), not a stale .o" \
+	test "$(tr '\n' ' ' <"$T_OUT")" = "virt/kvm/a.o virt/kvm/b.o virt/kvm/hyp/h1.o virt/kvm/hyp/h2.o virt/kvm/hyp/part.o "
 rm -rf "$A/dres"
 disasm_obj c0 'return x + 1;'
 disasm_obj c1 'return x + 1;'

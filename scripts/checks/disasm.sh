@@ -14,19 +14,59 @@
 declare -A DISASM_PATHS=([arm64]="virt/kvm arch/arm64/kvm")
 DISASM_EXPLAINED=$KSA_ROOT/disasm.explained
 
-# snapshot_objects STEP ARCH: keep the objects of DISASM_PATHS of the
-# step's passing build, which the next build overwrites, as
-# $RES/<commit>/objs-ARCH (the paths kept; made as .tmp and renamed).
+# linked_objects OUT PATH...: the objects under the PATHs (relative to the
+# build directory OUT) that OUT's build links: the members of the
+# built-in.a archives and the objects of the modules (.mod) there, and,
+# through each one's .cmd file, what a link or objcopy made it of (arm64's
+# kvm_nvhe.o of the hyp objects).  Not every .o there: a build directory
+# keeps the objects of files that a later commit no longer builds (a
+# file moved elsewhere, the runtime suite's test objects).
+linked_objects() {
+	local out=$1 f
+	shift
+	{
+		for f in "$@"; do
+			[ -d "$out/$f" ] || continue
+			(cd "$out" && find "$f" -name built-in.a -exec ar t {} \; && find "$f" -name '*.mod' -exec cat {} +)
+		done
+	} | python3 -c '
+import os, sys
+out, paths = sys.argv[1], [p.rstrip("/") for p in sys.argv[2:]]
+todo = [os.path.normpath(l.strip()) for l in sys.stdin if l.strip().endswith(".o")]
+seen = set()
+while todo:
+    o = todo.pop()
+    if o in seen:
+        continue
+    seen.add(o)
+    try:
+        line = open(os.path.join(out, os.path.dirname(o), "." + os.path.basename(o) + ".cmd")).readline()
+    except OSError:
+        continue
+    if line.startswith("savedcmd_") and ":=" in line:
+        todo += [os.path.normpath(t) for t in line.split(":=", 1)[1].split() if t.endswith(".o") and os.path.normpath(t) != o]
+for o in sorted(seen):
+    if any(o == p or o.startswith(p + "/") for p in paths) and os.path.isfile(os.path.join(out, o)):
+        print(o)
+' "$out" "$@"
+}
+
+# snapshot_objects STEP ARCH: keep the objects of DISASM_PATHS that the
+# step's passing build links (linked_objects), which the next build
+# overwrites, as $RES/<commit>/objs-ARCH (the paths kept; made as .tmp and
+# renamed).
 snapshot_objects() {
-	local step=$1 a=$2 out=$KSA_OUT/$2-kvm dest p
+	local step=$1 a=$2 out=$KSA_OUT/$2-kvm dest list
 	[ -n "${DISASM_PATHS[$a]:-}" ] && on disasm || return 0
 	dest=$RES/${commits[$step]}/objs-$a
 	rm -rf "$dest" "$dest.tmp"
 	mkdir -p "$dest.tmp"
-	for p in ${DISASM_PATHS[$a]}; do
-		[ -d "$out/$p" ] || continue
-		(cd "$out" && find "$p" -name '*.o' ! -name '*.mod.o' -exec cp --parents -p -t "$dest.tmp" {} +)
-	done
+	# shellcheck disable=SC2086 # a list of paths
+	list=$(linked_objects "$out" ${DISASM_PATHS[$a]})
+	[ -z "$list" ] || (cd "$out" && xargs -d '\n' cp --parents -p -t "$dest.tmp") <<<"$list"
+	# Made of the linked objects (snapshots of every .o, from before, are
+	# made again).
+	touch "$dest.tmp/.linked"
 	mv "$dest.tmp" "$dest"
 }
 
@@ -37,7 +77,7 @@ snapshot_objects() {
 has_snapshot() {
 	[ -n "${DISASM_PATHS[$2]:-}" ] && on disasm || return 0
 	[ "$(head -n 1 "$(result_file "$1" "build-$2")" 2>/dev/null)" = pass ] || return 0
-	[ -d "$RES/${commits[$1]}/objs-$2" ]
+	[ -f "$RES/${commits[$1]}/objs-$2/.linked" ]
 }
 
 # explained PATCH: the functions disasm.explained lists for PATCH (a patch
