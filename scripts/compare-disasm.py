@@ -114,6 +114,15 @@ def a64_written(text):
     return {v + r[1:] for r in written for v in "xw"}
 
 
+LOCAL_FUNC = re.compile(r"^[0-9a-f]+ l\s+F \S+\t[0-9a-f]+ (\S+)$")
+
+
+def local_functions(objdump, path):
+    """The names of the object's local (static) functions."""
+    r = subprocess.run([objdump, "-t", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return {m.group(1) for m in map(LOCAL_FUNC.match, r.stdout.decode(errors="replace").split("\n")) if m}
+
+
 def data_symbols(objdump, path):
     """{section: [(address, size, name)]} of the object's data symbols."""
     r = subprocess.run([objdump, "-t", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -225,6 +234,29 @@ def digest(lines):
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
+CALLEE = re.compile(r"<([^>+.][^>+]*)(?:\+0x[0-9a-f]+)?>|^R_\S+ ([A-Za-z_][\w.]*?)(?:[+-]0x[0-9a-f]+)?$")
+
+
+def callees(body):
+    """The names a function's instructions and relocations refer to."""
+    out = set()
+    for line in body:
+        for m in CALLEE.finditer(line):
+            out.add(m.group(1) or m.group(2))
+    return out
+
+
+def differs_in(name, odict, ndict):
+    """Whether the function NAME of the old object and that of the new one
+    (any section) differ, or only one of them defines it.  False when
+    neither does (a function of another object, compared there)."""
+    o = [b for (sec, sym), b in odict.items() if sym == name]
+    n = [b for (sec, sym), b in ndict.items() if sym == name]
+    if not o and not n:
+        return False
+    return sorted(map(digest, o)) != sorted(map(digest, n))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -258,9 +290,9 @@ def main():
             name = "%s:%s:%s" % (obj, key[0], key[1])
             counts["functions"] += 1
             if key not in fn:
-                gone[key].append((name, fo[key]))
+                gone[key].append((name, fo[key], (fo, os.path.join(a.old, obj))))
             elif key not in fo:
-                new[key].append((name, fn[key]))
+                new[key].append((name, fn[key], (fn, os.path.join(a.new, obj))))
             elif digest(fo[key]) != digest(fn[key]):
                 report.append((name, "differs %s (%d instructions before, %d after)" % (name, len(fo[key]), len(fn[key])), fo[key], fn[key]))
                 counts["differs"] += 1
@@ -272,20 +304,28 @@ def main():
     # itself there.  It counts once.
     for key in sorted(set(gone) | set(new)):
         if len(gone.get(key, ())) == 1 and len(new.get(key, ())) == 1:
-            (oname, ol), (nname, nl) = gone.pop(key)[0], new.pop(key)[0]
+            (oname, ol, odict), (nname, nl, ndict) = gone.pop(key)[0], new.pop(key)[0]
             counts["functions"] -= 1
-            if digest(ol) == digest(nl):
+            # Calls are compared by the callee's name: a static callee (a
+            # helper that moved with it, or one of the same name that was
+            # there) must have the same code in both objects too.
+            local = local_functions(objdump, odict[1]) | local_functions(objdump, ndict[1])
+            other = sorted(c for c in callees(ol) if c in local and differs_in(c, odict[0], ndict[0]))
+            if digest(ol) == digest(nl) and other:
+                report.append((nname, "differs %s (moved from %s; the same instructions, but its callee %s in the object is another)" % (nname, oname, ", ".join(other)), ol, nl))
+                counts["differs"] += 1
+            elif digest(ol) == digest(nl):
                 report.append((nname, "moved %s from %s, the same code" % (nname, oname), None, None))
                 counts["moved"] += 1
             else:
                 report.append((nname, "differs %s (moved from %s; %d instructions before, %d after)" % (nname, oname, len(ol), len(nl)), ol, nl))
                 counts["differs"] += 1
     for key, fs in gone.items():
-        for name, _ in fs:
+        for name, _, _ in fs:
             report.append((name, "gone %s" % name, None, None))
             counts["gone"] += 1
     for key, fs in new.items():
-        for name, _ in fs:
+        for name, _, _ in fs:
             report.append((name, "new %s" % name, None, None))
             counts["new"] += 1
     for name, line, ol, nl in sorted(report, key=lambda r: r[0]):

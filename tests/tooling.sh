@@ -777,9 +777,10 @@ rm -rf "$LO" && mkdir -p "$LO/virt/kvm/hyp"
 for o in a b stale hyp/h1 hyp/h2; do echo "int f_${o##*/}(void) { return 1; }" >"$LO/virt/kvm/$o.c" && gcc -c -o "$LO/virt/kvm/$o.o" "$LO/virt/kvm/$o.c"; done
 (cd "$LO" && ld -r -o virt/kvm/hyp/part.o virt/kvm/hyp/h1.o virt/kvm/hyp/h2.o &&
 	echo 'savedcmd_virt/kvm/hyp/part.o := ld -r -o virt/kvm/hyp/part.o virt/kvm/hyp/h1.o virt/kvm/hyp/h2.o' >virt/kvm/hyp/.part.o.cmd &&
-	ar cDPrST virt/kvm/built-in.a virt/kvm/a.o virt/kvm/b.o virt/kvm/hyp/part.o)
-run bash -c 'source "$1/scripts/lib.sh"; eval "$(sed -n "/^linked_objects() {/,/^}/p" "$1/scripts/checks/disasm.sh")"; linked_objects "$2" virt/kvm' _ "$KSA_ROOT" "$LO"
-check "verify-bisect disasm: the objects kept are the linked ones (archive members, a partial link's inputs), not a stale .o" \
+	ar cDPrST vmlinux.a virt/kvm/a.o virt/kvm/hyp/part.o && ar cDPrST virt/kvm/built-in.a virt/kvm/stale.o &&
+	echo virt/kvm/m.o >modules.order && echo virt/kvm/b.o >virt/kvm/m.mod)
+run bash -c 'source "$1/scripts/lib.sh"; eval "$(sed -n "/^linked_objects() {/,/^}/p" "$1/scripts/checks/disasm.sh")"; linked_objects "$2" ./virt/kvm/' _ "$KSA_ROOT" "$LO"
+check "verify-bisect disasm: the objects kept are the linked ones (vmlinux.a, a module's .mod, a partial link's inputs), not a stale .o nor a stale archive's" \
 	test "$(tr '\n' ' ' <"$T_OUT")" = "virt/kvm/a.o virt/kvm/b.o virt/kvm/hyp/h1.o virt/kvm/hyp/h2.o virt/kvm/hyp/part.o "
 rm -rf "$A/dres"
 disasm_obj c0 'return x + 1;'
@@ -808,6 +809,10 @@ check "verify-bisect disasm: a step that did not build again is 'unchanged input
 run disasm_on 2
 check "verify-bisect disasm: the next step is compared with the last step that built" \
 	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'differ from step 0' '$T_OUT'"
+rm -rf "$A/dres/c2/objs-x86_64" && mkdir -p "$A/dres/c2/objs-x86_64"
+run disasm_on 2
+check "verify-bisect disasm: a passing build of which no linked object was kept is a tool error, not a pass" \
+	sh -c "grep -q '^TOOL ERROR' '$T_OUT' && grep -q 'no linked object of virt/kvm kept' '$T_OUT'"
 
 # verify-bisect's generated check (scripts/checks/generated.sh): arm64's
 # generated headers must be the base's, and s390's copies of arm64 headers
@@ -821,12 +826,13 @@ generated_on() (
 	result_file() { printf '%s/%s/%s' "$RES" "${commits[$1]}" "$2"; }
 	have_result() { return 1; }
 	put_result() { echo "RESULT $3:"; cat; }
-	eval "$(sed -n '/^declare -A GENERATED_DIR/p; /^snapshot_generated() {/,/^}/p; /^generated_snapshot() {/,/^}/p; /^foreign_reference() {/,/^}/p; /^foreign_expected() {/,/^}/p; /^check_generated() {/,/^}/p' "$KSA_ROOT/scripts/checks/generated.sh")"
+	eval "$(sed -n '/^declare -A GENERATED_DIR/p; /^snapshot_generated() {/,/^}/p; /^generated_snapshot() {/,/^}/p; /^foreign_reference() {/,/^}/p; /^foreign_expected() {/,/^}/p; /^arm64_unmade() {/,/^}/p; /^check_generated() {/,/^}/p' "$KSA_ROOT/scripts/checks/generated.sh")"
 	"$@"
 )
 rm -rf "$A/gres" "$A/gtree" "$A/gout"
 GA=$A/gout/arm64-kvm/arch/arm64/include/generated GS=$A/gout/s390-kvm/arch/s390/include/generated/arch/arm64
 mkdir -p "$A/gtree/arch/arm64/tools" "$A/gtree/arch/s390" "$GA/asm" "$GS/asm" "$A/gres/c0" "$A/gres/c1"
+echo 'kapisyshdr-y := cpucap-defs.h kernel-hwcap.h sysreg-defs.h' >"$A/gtree/arch/arm64/tools/Makefile"
 # A generator of arm64's kind: its output depends on its input.
 # shellcheck disable=SC2016 # awk's fields, not the shell's
 printf '{ print "#define " $1 " " $2 }\n' >"$A/gtree/arch/arm64/tools/gen-sysreg.awk"
@@ -856,6 +862,19 @@ run generated_on check_generated 1
 check "verify-bisect generated: a generated arm64 header the base did not have fails, named" \
 	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'Only in step/asm: new.h' '$T_OUT'"
 rm "$GA/asm/new.h"
+mv "$GA/asm/sysreg-defs.h" "$A/gsave.h"
+gsnap 1
+run generated_on check_generated 1
+check "verify-bisect generated: a generated arm64 header of the base that the build no longer has fails, named" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'Only in base' '$T_OUT'"
+mv "$A/gsave.h" "$GA/asm/sysreg-defs.h"
+echo 'kapisyshdr-y := cpucap-defs.h kernel-hwcap.h' >"$A/gtree/arch/arm64/tools/Makefile"
+gsnap 1
+run generated_on check_generated 1
+check "verify-bisect generated: a header the step's arch/arm64/tools/Makefile no longer makes fails, although the build directory keeps the base's" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'no longer makes asm/sysreg-defs.h' '$T_OUT'"
+echo 'kapisyshdr-y := cpucap-defs.h kernel-hwcap.h sysreg-defs.h' >"$A/gtree/arch/arm64/tools/Makefile"
+gsnap 1
 printf 'SYS_A 1\nSYS_B 5\n' >"$A/gtree/arch/arm64/tools/sysreg"
 gsnap 1
 run generated_on check_generated 1
@@ -869,6 +888,20 @@ run generated_on check_generated 1
 check "verify-bisect generated: an s390 file the step's Makefile does not make fails, named (hidden ones too)" \
 	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'asm/other.h is not one that the step' '$T_OUT' && grep -q 'asm/.hidden.h is not one' '$T_OUT'"
 rm "$GS/asm/other.h" "$GS/asm/.hidden.h"
+echo '#define SYS_OTHER 1' >"$A/gres/c1/generated-arm64/asm/sysreg-defs.h"
+run generated_on check_generated 1
+check "verify-bisect generated: an s390 copy that differs from arm64's own build of the step fails" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'differs from arm64.s arch/arm64/include/generated/asm/sysreg-defs.h' '$T_OUT'"
+gsnap 1
+# shellcheck disable=SC2016 # make's variables
+printf 'archprepare:\n#\t$(Q)$(MAKE) $(build)=include/arch/arm64 all\n' >"$A/gtree/arch/s390/Makefile"
+run generated_on check_generated 1
+check "verify-bisect generated: a commented-out call of include/arch/arm64 makes no copy, so the copy there is one the step does not make" \
+	sh -c "grep -q '^RESULT fail:' '$T_OUT' && grep -q 'asm/sysreg-defs.h is not one that the step' '$T_OUT'"
+# shellcheck disable=SC2016 # make's variables
+printf 'archprepare:\n\t$(Q)$(MAKE) $(build)=include/arch/arm64\n' >"$A/gtree/arch/s390/Makefile"
+run generated_on check_generated 1
+check "verify-bisect generated: a call of include/arch/arm64 at the end of its line is found" grep -q '^RESULT pass:' "$T_OUT"
 rm "$GS/asm/sysreg-defs.h"
 gsnap 1
 run generated_on check_generated 1
@@ -1304,6 +1337,17 @@ gcc -O2 -fno-inline -c "$CD/mv-a.c" -o "$CD/mv-old/arch/a.o" && gcc -O2 -fno-inl
 run "$CDS" --arch x86_64 "$CD/mv-old" "$CD/mv-two" arch virt
 check "compare-disasm: two functions of one name that came into two objects are not paired with the one that left (gone and new)" \
 	sh -c "[ $RC = 1 ] && grep -q '^gone arch/a.o:.text:st$' '$T_OUT' && grep -q '^new virt/b.o:.text:st$' '$T_OUT' && grep -q '^new virt/c.o:.text:st$' '$T_OUT'"
+# ... and a moved function whose static callee of the same name is another
+# one in its new object differs, although its instructions are the same.
+mkdir -p "$CD/mh-old/a" "$CD/mh-old/b" "$CD/mh-new/a" "$CD/mh-new/b"
+printf 'static int helper(int x) { return x * 7; }\nint keep(int x) { return helper(x) + 1; }\nint mv(int x) { return helper(x) + 2; }\n' >"$CD/mh-a.c"
+printf 'static int helper(int x) { return x * 9; }\nint other(int x) { return helper(x) + 3; }\n' >"$CD/mh-b.c"
+printf 'static int helper(int x) { return x * 7; }\nint keep(int x) { return helper(x) + 1; }\n' >"$CD/mh-a2.c"
+printf 'static int helper(int x) { return x * 9; }\nint other(int x) { return helper(x) + 3; }\nint mv(int x) { return helper(x) + 2; }\n' >"$CD/mh-b2.c"
+for v in a b a2 b2; do gcc -O2 -fno-inline -c "$CD/mh-$v.c" -o "$CD/mh-$v.o"; done
+cp "$CD/mh-a.o" "$CD/mh-old/a/x.o" && cp "$CD/mh-b.o" "$CD/mh-old/b/y.o" && cp "$CD/mh-a2.o" "$CD/mh-new/a/x.o" && cp "$CD/mh-b2.o" "$CD/mh-new/b/y.o"
+expect "compare-disasm: a moved function that calls another static function of the same name there differs" 1 \
+	"^differs b/y.o:.text:mv .moved from a/x.o:.text:mv; the same instructions, but its callee helper" "$CDS" --arch x86_64 "$CD/mh-old" "$CD/mh-new"
 expect "compare-disasm: the same build is the same code (exit 0)" 0 "4 the same, 0 differ" "$CDS" --arch x86_64 "$CD/old" "$CD/old" dir/a.o
 expect "compare-disasm: a path without objects is a usage error (exit 2)" 2 "no object" "$CDS" --arch x86_64 "$CD/old" "$CD/new" nowhere
 expect "compare-disasm: an unknown architecture is a usage error (exit 2)" 2 "invalid choice" "$CDS" --arch vax "$CD/old" "$CD/new"

@@ -15,23 +15,26 @@ declare -A DISASM_PATHS=([arm64]="virt/kvm arch/arm64/kvm")
 DISASM_EXPLAINED=$KSA_ROOT/disasm.explained
 
 # linked_objects OUT PATH...: the objects under the PATHs (relative to the
-# build directory OUT) that OUT's build links: the members of the
-# built-in.a archives and the objects of the modules (.mod) there, and,
-# through each one's .cmd file, what a link or objcopy made it of (arm64's
-# kvm_nvhe.o of the hyp objects).  Not every .o there: a build directory
-# keeps the objects of files that a later commit no longer builds (a
-# file moved elsewhere, the runtime suite's test objects).
+# build directory OUT) that OUT's build links: the members of vmlinux.a
+# and of each module of modules.order (its .mod file), both rewritten by
+# every build, and, through each one's .cmd file, what a link or objcopy
+# made it of (arm64's kvm_nvhe.o of the hyp objects).  Not every .o there:
+# a build directory keeps the objects of files that a later commit no
+# longer builds (a file moved elsewhere, the runtime suite's test objects).
+# Fails when ar fails.
 linked_objects() {
-	local out=$1 f
+	local out=$1 m
 	shift
 	{
-		for f in "$@"; do
-			[ -d "$out/$f" ] || continue
-			(cd "$out" && find "$f" -name built-in.a -exec ar t {} \; && find "$f" -name '*.mod' -exec cat {} +)
-		done
+		if [ -f "$out/vmlinux.a" ]; then (cd "$out" && ar t vmlinux.a) || return; fi
+		if [ -f "$out/modules.order" ]; then
+			while IFS= read -r m; do
+				[ ! -f "$out/${m%.o}.mod" ] || cat "$out/${m%.o}.mod"
+			done <"$out/modules.order"
+		fi
 	} | python3 -c '
 import os, sys
-out, paths = sys.argv[1], [p.rstrip("/") for p in sys.argv[2:]]
+out, paths = sys.argv[1], [os.path.normpath(p) for p in sys.argv[2:]]
 todo = [os.path.normpath(l.strip()) for l in sys.stdin if l.strip().endswith(".o")]
 seen = set()
 while todo:
@@ -62,7 +65,7 @@ snapshot_objects() {
 	rm -rf "$dest" "$dest.tmp"
 	mkdir -p "$dest.tmp"
 	# shellcheck disable=SC2086 # a list of paths
-	list=$(linked_objects "$out" ${DISASM_PATHS[$a]})
+	list=$(linked_objects "$out" ${DISASM_PATHS[$a]}) || list=
 	[ -z "$list" ] || (cd "$out" && xargs -d '\n' cp --parents -p -t "$dest.tmp") <<<"$list"
 	# Made of the linked objects (snapshots of every .o, from before, are
 	# made again).
@@ -115,6 +118,15 @@ check_disasm() {
 	# Objects with the same bytes have the same code: only the others are
 	# disassembled (linked into two scratch trees).
 	old=$RES/${commits[$prev]}/objs-$a new=$RES/${commits[$step]}/objs-$a
+	# A passing build links objects there: none kept means that finding
+	# them failed, not that nothing changed.
+	for side in "$old" "$new"; do
+		if [ -z "$(find "$side" -name '*.o' -print -quit)" ]; then
+			echo "no linked object of ${DISASM_PATHS[$a]} kept in ${side#"$RES"/} (vmlinux.a, modules.order: scripts/checks/disasm.sh linked_objects)" >>"$TOOL_ERRORS"
+			tool_errors "$c" "$step"
+			return
+		fi
+	done
 	d=$(mktemp -d "${TMPDIR:-/tmp}/ksa-disasm.XXXXXX")
 	nall=0 ndiff=0
 	while IFS= read -r o; do

@@ -71,7 +71,20 @@ foreign_reference() {
 # foreign_expected: the files that the work tree's arch/s390/Makefile makes
 # in arch/s390/include/generated/arch/arm64/, one a line.
 foreign_expected() {
-	if grep -qF '$(build)=include/arch/arm64 ' "$VT/arch/s390/Makefile"; then echo asm/sysreg-defs.h; fi
+	if grep -qE '^[[:space:]]+\$\(Q\)\$\(MAKE\) \$\(build\)=include/arch/arm64([[:space:]]|$)' "$VT/arch/s390/Makefile"; then echo asm/sysreg-defs.h; fi
+}
+
+# arm64_unmade BASE: the headers of the base's snapshot BASE that arm64's
+# arch/arm64/tools/Makefile makes (kapisyshdr-y) and the step's Makefile no
+# longer does: Kbuild does not delete them, so the base's copy would stay
+# in the build directory and look unchanged.
+arm64_unmade() {
+	local h made
+	made=$(sed -n 's/^kapisyshdr-y[[:space:]]*:*=//p' "$VT/arch/arm64/tools/Makefile" 2>/dev/null)
+	for h in cpucap-defs.h kernel-hwcap.h sysreg-defs.h; do
+		[ -f "$1/asm/$h" ] || continue
+		[[ " $made " == *" $h "* ]] || printf 'asm/%s ' "$h"
+	done
 }
 
 # check_generated STEP.
@@ -93,7 +106,12 @@ check_generated() {
 			rc=0
 			f=$(diff -r -q "$base" "$d" 2>&1) || rc=$?
 			n=$(find "$base" ! -type d | grep -c . || true)
-			if [ "$rc" = 0 ]; then
+			want=$(arm64_unmade "$base")
+			if [ ! -f "$base/asm/sysreg-defs.h" ]; then
+				bad=1 out+="arm64: the base build's ${GENERATED_DIR[arm64]} holds no asm/sysreg-defs.h ($n files): not a snapshot of an arm64 build"$'\n'
+			elif [ -n "$want" ]; then
+				bad=1 out+="arm64: the step's arch/arm64/tools/Makefile no longer makes ${want% } (the build directory keeps the base's)"$'\n'
+			elif [ "$rc" = 0 ]; then
 				out+="arm64: the $n files of ${GENERATED_DIR[arm64]} are the base build's, byte for byte"$'\n'
 			else
 				bad=1
