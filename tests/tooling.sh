@@ -758,6 +758,7 @@ disasm_on() (
 	put_result() { echo "RESULT $3:"; cat; }
 	tool_errors() { [ -s "$TOOL_ERRORS" ] && { echo "TOOL ERROR"; cat "$TOOL_ERRORS"; }; }
 	eval "$(sed -n '/^explained() {/,/^}/p; /^check_disasm() {/,/^}/p' "$KSA_ROOT/scripts/checks/disasm.sh")"
+	eval "$(sed -n '/^built_at() {/,/^}/p' "$KSA_ROOT/scripts/checks/build.sh")"
 	declare -A DISASM_PATHS=([x86_64]=virt/kvm)
 	DISASM_EXPLAINED=$A/dexplained
 	check_disasm x86_64 "$1"
@@ -827,6 +828,7 @@ generated_on() (
 	have_result() { return 1; }
 	put_result() { echo "RESULT $3:"; cat; }
 	eval "$(sed -n '/^declare -A GENERATED_DIR/p; /^snapshot_generated() {/,/^}/p; /^generated_snapshot() {/,/^}/p; /^foreign_reference() {/,/^}/p; /^foreign_expected() {/,/^}/p; /^arm64_unmade() {/,/^}/p; /^check_generated() {/,/^}/p' "$KSA_ROOT/scripts/checks/generated.sh")"
+	eval "$(sed -n '/^built_at() {/,/^}/p' "$KSA_ROOT/scripts/checks/build.sh")"
 	"$@"
 )
 rm -rf "$A/gres" "$A/gtree" "$A/gout"
@@ -941,7 +943,7 @@ clients_on() (
 	changed_files() { vgit diff --no-renames --name-only "${commits[$(($1 - 1))]}" "${commits[$1]}"; }
 	have_result() { return 1; }
 	put_result() { echo "RESULT $3:"; cat; }
-	eval "$(sed -n '/^clients_cleanup() {/,/^}/p; /^client_outputs() {/,/^}/p; /^check_clients() {/,/^}/p' "$KSA_ROOT/scripts/checks/clients.sh")"
+	eval "$(sed -n '/^clients_cleanup() {/,/^}/p; /^client_outputs() {/,/^}/p; /^tree_diff() {/,/^}/p; /^check_clients() {/,/^}/p' "$KSA_ROOT/scripts/checks/clients.sh")"
 	"$@"
 )
 rm -rf "$A/cres" "$A/ctree" "$A/cclients" "$A/ccache"

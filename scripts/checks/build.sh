@@ -116,6 +116,17 @@ build_inputs() {
 	mv "$f.tmp" "$f"
 }
 
+# built_at STEP ARCH: the step whose build ARCH's build directory holds at
+# STEP: STEP, or the last one before it whose build was not "unchanged
+# inputs" (the base at the latest).
+built_at() {
+	local i=$1
+	while [ "$i" -gt 0 ] && [ "$(head -n 1 "$(result_file "$i" "build-$2")" 2>/dev/null)" = same ]; do
+		i=$((i - 1))
+	done
+	echo "$i"
+}
+
 # untouched_inputs ARCH STEP: true if the build of ARCH at STEP cannot differ
 # from its build at the step before: that build passed (or was itself
 # unchanged), it read none of the files STEP changes, STEP adds no file

@@ -63,9 +63,19 @@ client_outputs() {
 	exec 8>&-
 }
 
+# tree_diff BASE STEP: diff -r of two output trees, their paths shown as
+# base/ and step/, the first 30 lines; true when they are the same.
+tree_diff() {
+	local n rc=0
+	n=$(diff -r "$1" "$2" 2>&1) || rc=$?
+	n=${n//"$1/"/base/}
+	head -n 30 <<<"${n//"$2/"/step/}"
+	return "$rc"
+}
+
 # check_clients STEP.
 check_clients() {
-	local step=$1 b s k q out='' sum='' bad=0 base_bad=0 n rc
+	local step=$1 b s k q out='' sum='' bad=0 base_bad=0 n
 	have_result "$step" clients && return
 	if ! changed_files "$step" | grep -qE "$KSA_CLIENTS_INPUTS"; then
 		echo "unchanged inputs: the step changes nothing the header scripts read (UAPI, what headers_install reads, an asm/kvm.h, COPYING, LICENSES)" | put_result "$step" clients same
@@ -81,16 +91,13 @@ check_clients() {
 		bad=1 sum+="kvmtool's fails; "
 		out+="kvmtool: util/update_headers.sh fails at this step (exit $(cat "$s/rc")): $(tail -n 3 "$s/log")"$'\n'
 	else
-		rc=0
-		n=$(diff -r "$b/kvmtool" "$s/kvmtool" 2>&1) || rc=$?
 		k=$(find "$s/kvmtool" -type f -newer "$s/kvmtool/util/update_headers.sh" | wc -l)
-		if [ "$rc" = 0 ]; then
+		if n=$(tree_diff "$b/kvmtool" "$s/kvmtool"); then
 			sum+="kvmtool's gives the base's tree ($k files copied); "
 			out+="kvmtool: util/update_headers.sh gives the base's kvmtool tree ($k files copied into it)"$'\n'
 		else
 			bad=1 sum+="kvmtool's gives another tree; "
-			n=${n//"$b/"/base/}
-			out+="kvmtool: util/update_headers.sh gives another kvmtool tree than on the base:"$'\n'$(head -n 30 <<<"${n//"$s/"/step/}")$'\n'
+			out+="kvmtool: util/update_headers.sh gives another kvmtool tree than on the base:"$'\n'$n$'\n'
 		fi
 	fi
 	b=$(client_headers_dir qemu "${commits[0]}") s=$(client_headers_dir qemu "${commits[$step]}")
@@ -104,15 +111,12 @@ check_clients() {
 		bad=1 sum+="QEMU's fails"
 		out+="QEMU: update-linux-headers.sh fails at this step ($q): $(tail -n 3 "$s/log")"$'\n'
 	else
-		rc=0
-		n=$(diff -r "$b/out" "$s/out" 2>&1) || rc=$?
-		if [ "$rc" = 0 ]; then
+		if n=$(tree_diff "$b/out" "$s/out"); then
 			sum+="QEMU's gives the base's headers ($q files)"
 			out+="QEMU: update-linux-headers.sh gives the base's headers ($q files)"$'\n'
 		else
 			bad=1 sum+="QEMU's gives other headers"
-			n=${n//"$b/"/base/}
-			out+="QEMU: update-linux-headers.sh gives other headers than on the base:"$'\n'$(head -n 30 <<<"${n//"$s/"/step/}")$'\n'
+			out+="QEMU: update-linux-headers.sh gives other headers than on the base:"$'\n'$n$'\n'
 		fi
 	fi
 	if [ "$bad" = 1 ]; then

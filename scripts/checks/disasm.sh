@@ -107,10 +107,7 @@ check_disasm() {
 		;;
 	esac
 	# The step before whose build made the objects that this one replaced.
-	prev=$((step - 1))
-	while [ "$prev" -gt 0 ] && [ "$(head -n 1 "$(result_file "$prev" "build-$a")" 2>/dev/null)" = same ]; do
-		prev=$((prev - 1))
-	done
+	prev=$(built_at $((step - 1)) "$a")
 	if [ ! -d "$RES/${commits[$prev]}/objs-$a" ] || [ ! -d "$RES/${commits[$step]}/objs-$a" ]; then
 		echo "not checked: no kept objects of step $prev or $step (their $a build did not pass)" | put_result "$step" "$c" skip
 		return

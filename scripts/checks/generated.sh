@@ -50,10 +50,8 @@ has_generated_snapshot() {
 # build directory holds at STEP (the last step before that built it
 # again); prints nothing when that build did not pass.
 generated_snapshot() {
-	local i=$1
-	while [ "$i" -gt 0 ] && [ "$(head -n 1 "$(result_file "$i" "build-$2")" 2>/dev/null)" = same ]; do
-		i=$((i - 1))
-	done
+	local i
+	i=$(built_at "$1" "$2")
 	[ "$(head -n 1 "$(result_file "$i" "build-$2")" 2>/dev/null)" = pass ] || return 0
 	[ -d "$RES/${commits[$i]}/generated-$2" ] && echo "$RES/${commits[$i]}/generated-$2"
 }
