@@ -394,26 +394,79 @@ kunit() {
 }
 
 # --- arm64 ----------------------------------------------------------------
+# /dev/kvm as v7.1.8 makes it, and the series must leave it (its patch 16
+# lets an implementation name its own device): the misc device "kvm",
+# minor 232, the node devtmpfs makes of it.  The plan steps that show it are
+# named dev-*.
+KVM_NODE='node /dev/kvm c 10:232 0600 0:0'
+dev_plan() {
+	echo "node dev-kvm-node /dev/kvm"
+	echo "show dev-kvm-misc /sys/class/misc/kvm/dev"
+}
+# dev_checks NAME LOG: the device steps of dev_plan saw v7.1.8's /dev/kvm
+# (the show step prints "10:232", the only file an arm64 plan shows).
+dev_checks() {
+	local name=$1 log=$2 what="/dev/kvm is the misc device kvm, 10:232, mode 0600, root's"
+	if grep -qxF "ksa-init: | $KVM_NODE" "$log" && grep -qxF 'ksa-init: | 10:232' "$log"; then
+		t_ok "$name: $what"
+	else
+		grep -E 'ksa-init: (\||# /dev|# /sys|(not )?ok [0-9]+ dev-)' "$log" >"$LOGS/evidence.txt" || true
+		t_fail "$name: $what" "$LOGS/evidence.txt"
+	fi
+}
+
 arm64_plan() {
 	local plan=$1 n t args
-	: >"$plan"
+	dev_plan >"$plan"
 	while read -r n t args; do
 		# shellcheck disable=SC2086 # ARGS are words
 		echo "run $n $t /kvm/$n $args" >>"$plan"
 	done < <(selftests_list)
 }
 
-# arm64_run VARIANT KERNEL-DIR SELFTESTS-DIR LABEL [CMDLINE...]: boot with
-# the selftests; the results go to $LOGS/arm64-LABEL.results.
-arm64_run() {
-	local v=$1 kdir=$2 st=$3 label=$4 files=() n init
-	shift 4
+# kill_tree PID: PID and every process below it.
+kill_tree() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
+	kill "$1" 2>/dev/null || true
+}
+
+# Jobs started in the background (QEMU boots, the header scripts): bg_add
+# PID keeps one, bg_wait PID waits for it and returns its exit code; those
+# still running when the script ends, however it ends, are stopped.
+BG=()
+bg_add() { BG+=("$1"); }
+bg_wait() {
+	local rc=0 i
+	wait "$1" || rc=$?
+	for i in "${!BG[@]}"; do [ "${BG[$i]}" != "$1" ] || unset 'BG[i]'; done
+	return "$rc"
+}
+bg_stop() {
+	local p
+	for p in "${BG[@]}"; do kill_tree "$p"; done
+}
+
+# arm64_initrd KERNEL-DIR SELFTESTS-DIR: the initrd of the selftest boots
+# (init, the plan, the selftests), written once, before boots that run side
+# by side read it.
+arm64_initrd() {
+	local kdir=$1 st=$2 files=() n init
 	arm64_plan "$LOGS/arm64.plan"
 	while read -r n _; do files+=("/kvm/$n=$st/$n"); done < <(selftests_list)
 	init=$(init_bin arm64) || exit
 	initrd "$kdir" "$init" "$LOGS/arm64.plan" "$CACHE/initrd-arm64.cpio" "${files[@]}"
+}
+
+# arm64_run VARIANT KERNEL-DIR LABEL [CMDLINE...]: boot with arm64_initrd's
+# selftests; the results go to $LOGS/arm64-LABEL.results.  It counts no
+# test, so that two boots can run at once in the background: each is one
+# TCG thread (-smp 1) and the machine has two cores.
+arm64_run() {
+	local v=$1 kdir=$2 label=$3 t
+	shift 3
 	say "booting the arm64 $v kernel with $(selftests_list | wc -l) KVM selftests ($label)"
-	local t=$(($(date +%s)))
+	t=$(date +%s)
 	boot arm64 "$kdir" "$CACHE/initrd-arm64.cpio" "$LOGS/arm64-$label.log" 900 "$@"
 	say "arm64 $label: $(($(date +%s) - t)) s"
 	results "$LOGS/arm64-$label.log" >"$LOGS/arm64-$label.results"
@@ -433,7 +486,7 @@ selftest_checks() {
 		esac
 	done < <(selftests_list)
 	want=$(selftests_list | wc -l)
-	got=$(grep -vc '#' "$res" || true)
+	got=$(grep -v '#' "$res" | grep -vc '^dev-' || true)
 	[ "$got" = "$want" ] || t_fail "$label: init reported $got results for $want selftests"
 }
 
@@ -447,9 +500,13 @@ arm64_tests() {
 		t_skip "arm64 selftest $n" "left out: $reason"
 	done < <(sed -n 's/^# skip: *//p' "$TD/arm64-selftests.list" | sed 's/^/x /')
 
-	arm64_run base "$kb" "$st" base
-	arm64_run tip "$kt" "$st" tip
-	local v
+	arm64_initrd "$kb" "$st"
+	local v bg
+	arm64_run base "$kb" base &
+	bg=$!
+	bg_add "$bg"
+	arm64_run tip "$kt" tip
+	bg_wait "$bg"
 	for v in base tip; do
 		if grep -q 'kvm \[[0-9]*\]: VHE mode initialized successfully' "$LOGS/arm64-$v.log"; then
 			t_ok "arm64 $v: boots at EL2 and KVM initialises in VHE mode"
@@ -458,7 +515,13 @@ arm64_tests() {
 			t_fail "arm64 $v: boots at EL2 and KVM initialises in VHE mode" "$LOGS/evidence.txt"
 		fi
 		boot_checks "arm64 $v" "$LOGS/arm64-$v.log"
+		dev_checks "arm64 $v" "$LOGS/arm64-$v.log"
 	done
+	if diff <(grep -F 'ksa-init: |' "$LOGS/arm64-base.log") <(grep -F 'ksa-init: |' "$LOGS/arm64-tip.log") >"$LOGS/evidence.txt"; then
+		t_ok "arm64: /dev/kvm on the tip is the base's (name, number, mode, owner)"
+	else
+		t_fail "arm64: /dev/kvm on the tip is the base's (name, number, mode, owner)" "$LOGS/evidence.txt"
+	fi
 	selftest_checks base
 	if [ -s "$LOGS/arm64-base.results" ] &&
 		diff -u "$LOGS/arm64-base.results" "$LOGS/arm64-tip.results" >"$LOGS/evidence.txt"; then
@@ -466,18 +529,26 @@ arm64_tests() {
 	else
 		t_fail "arm64: the tip gives the same selftest results as the base" "$LOGS/evidence.txt"
 	fi
+	# The break check's boot beside the KUnit runs (one QEMU each).
+	bg=
+	if [ "$break_check" = 1 ]; then
+		# The same tip kernel, its KVM switched off: the checks must see it.
+		arm64_run tip "$kt" broken kvm-arm.mode=none &
+		bg=$!
+		bg_add "$bg"
+	fi
 	kunit arm64 "$kb" base
 	kunit arm64 "$kt" tip
 
-	if [ "$break_check" = 1 ]; then
-		# The same tip kernel, its KVM switched off: the checks must see it.
-		arm64_run tip "$kt" "$st" broken kvm-arm.mode=none
+	if [ -n "$bg" ]; then
+		bg_wait "$bg"
 		local caught=()
 		grep -q 'VHE mode initialized successfully' "$LOGS/arm64-broken.log" || caught+=("no VHE message")
-		awk '$2 != "ok" { bad++ } END { exit !bad }' "$LOGS/arm64-broken.results" &&
-			caught+=("$(awk '$2 != "ok"' "$LOGS/arm64-broken.results" | wc -l) selftests not passing")
+		awk '$1 !~ /^dev-/ && $2 != "ok" { bad++ } END { exit !bad }' "$LOGS/arm64-broken.results" &&
+			caught+=("$(awk '$1 !~ /^dev-/ && $2 != "ok"' "$LOGS/arm64-broken.results" | wc -l) selftests not passing")
 		cmp -s "$LOGS/arm64-base.results" "$LOGS/arm64-broken.results" || caught+=("results differ from the base")
-		if [ ${#caught[@]} = 3 ]; then
+		grep -q '^dev-kvm-node fail' "$LOGS/arm64-broken.results" && caught+=("no /dev/kvm")
+		if [ ${#caught[@]} = 4 ]; then
 			t_ok "break check: arm64 with KVM not initialised is caught (${caught[*]})"
 		else
 			t_fail "break check: arm64 with KVM not initialised is caught (only: ${caught[*]:-nothing})"
@@ -515,10 +586,10 @@ s390_tests() {
 }
 
 # --- x86_64 ---------------------------------------------------------------
-# x86_64_run VARIANT KERNEL-DIR: boot with tests/runtime/vfio-kvm.c; the
-# console log is $LOGS/x86_64-VARIANT.log.
-x86_64_run() {
-	local v=$1 k=$2 init prog m files=() t
+# x86_64_initrd VARIANT KERNEL-DIR: the initrd of that kernel's boot
+# (tests/runtime/vfio-kvm.c and the kernel's modules).
+x86_64_initrd() {
+	local v=$1 k=$2 init prog m files=()
 	init=$(init_bin x86_64) || exit
 	prog=$(static_bin x86_64 vfio-kvm) || exit
 	shopt -s nullglob
@@ -526,10 +597,17 @@ x86_64_run() {
 	shopt -u nullglob
 	[ ${#files[@]} -gt 0 ] || die "$EX_FAIL" "the x86_64 $v kernel in $k has no modules (configs/x86_64-kvm.config makes KVM and VFIO modules)"
 	echo "run vfio-kvm 600 /vfio-kvm /modules" >"$LOGS/x86_64.plan"
-	initrd "$k" "$init" "$LOGS/x86_64.plan" "$CACHE/initrd-x86_64.cpio" "/vfio-kvm=$prog" "${files[@]}"
+	initrd "$k" "$init" "$LOGS/x86_64.plan" "$CACHE/initrd-x86_64-$v.cpio" "/vfio-kvm=$prog" "${files[@]}"
+}
+
+# x86_64_run VARIANT KERNEL-DIR: boot with x86_64_initrd's initrd; the
+# console log is $LOGS/x86_64-VARIANT.log.  It counts no test, so that two
+# boots can run at once in the background (see arm64_run).
+x86_64_run() {
+	local v=$1 k=$2 t
 	say "booting the x86_64 $v kernel (KASAN, kmemleak) for the VFIO lifetime test"
 	t=$(date +%s)
-	boot x86_64 "$k" "$CACHE/initrd-x86_64.cpio" "$LOGS/x86_64-$v.log" 900
+	boot x86_64 "$k" "$CACHE/initrd-x86_64-$v.cpio" "$LOGS/x86_64-$v.log" 900
 	say "x86_64 $v: $(($(date +%s) - t)) s"
 	results "$LOGS/x86_64-$v.log" >"$LOGS/x86_64-$v.results"
 }
@@ -600,9 +678,17 @@ base_fails() {
 }
 
 x86_64_tests() {
-	local k log=$LOGS/x86_64-tip.log st rest
+	local k kb log=$LOGS/x86_64-tip.log st rest bg
+	# Both kernels first (one build at a time), then their boots side by side.
 	k=$(kernel x86_64 tip) || exit
+	kb=$(kernel x86_64 base) || exit
+	x86_64_initrd tip "$k"
+	x86_64_initrd base "$kb"
+	x86_64_run base "$kb" &
+	bg=$!
+	bg_add "$bg"
 	x86_64_run tip "$k"
+	bg_wait "$bg"
 	boot_checks "x86_64 tip" "$log"
 	if grep -q 'KernelAddressSanitizer initialized' "$log" &&
 		grep -q 'kmemleak: Kernel memory leak detector initialized' "$log"; then
@@ -626,8 +712,6 @@ x86_64_tests() {
 	# base_fails, which shows that the test tells the two apart (anything
 	# else failing there is a bug of the test).
 	local want got n
-	k=$(kernel x86_64 base) || exit
-	x86_64_run base "$k"
 	log=$LOGS/x86_64-base.log
 	want=$(base_fails | sort)
 	got=$(failing_checks "$log" | sort)
@@ -647,11 +731,23 @@ x86_64_tests() {
 	boot_checks "x86_64 base" "$log"
 
 	if [ "$break_check" = 1 ]; then
-		# The tip with VFIO not holding the VM file: the test must see it.
-		local o want_vfio=() want_kvm=()
+		# Two broken tips, built one after the other, booted side by side.
+		# The first with VFIO not holding the VM file: the test must see it.
+		# The second with a VM reference file (what the KVM-VFIO device
+		# hands to VFIO) that pins kvm_amd but not the VM: the counts stay
+		# right, only the VM's life shows it.
+		local o want_vfio=() want_kvm=() kk
 		commit[broken-vfio]=$(am_onto "${commit[tip]}" "$TD/break-vfio-kvm-ref.patch") || exit
 		k=$(kernel x86_64 broken-vfio) || exit
-		x86_64_run broken-vfio "$k"
+		commit[broken-kvm]=$(am_onto "${commit[tip]}" "$TD/break-kvm-vfio-ref.patch") || exit
+		kk=$(kernel x86_64 broken-kvm) || exit
+		x86_64_initrd broken-vfio "$k"
+		x86_64_initrd broken-kvm "$kk"
+		x86_64_run broken-vfio "$k" &
+		bg=$!
+		bg_add "$bg"
+		x86_64_run broken-kvm "$kk"
+		bg_wait "$bg"
 		# Where VFIO alone holds the VM, the checks of that must fail.
 		for o in "VM and KVM-VFIO device closed before the VFIO device" \
 			"group deleted from the KVM-VFIO device, then VM first"; do
@@ -661,12 +757,6 @@ x86_64_tests() {
 		want_vfio+=("cdev bound to iommufd, VM closed first: the bound cdev keeps the VM alive")
 		break_check "a VFIO that does not hold the VM" "$LOGS/x86_64-broken-vfio.log" "${want_vfio[@]}"
 
-		# The tip whose VM reference file (what the KVM-VFIO device hands
-		# to VFIO) pins kvm_amd but not the VM: the counts stay right, only
-		# the VM's life shows it.
-		commit[broken-kvm]=$(am_onto "${commit[tip]}" "$TD/break-kvm-vfio-ref.patch") || exit
-		k=$(kernel x86_64 broken-kvm) || exit
-		x86_64_run broken-kvm "$k"
 		want_kvm=()
 		for o in "VM and KVM-VFIO device closed before the VFIO device" \
 			"group deleted from the KVM-VFIO device, then VM first" \
@@ -875,12 +965,6 @@ same_tree() {
 	fi
 }
 
-# kill_tree PID: PID and every process below it.
-kill_tree() {
-	local c
-	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
-	kill "$1" 2>/dev/null || true
-}
 
 # qemu_checks NAME DIR: QEMU's script ran to the end on a tree: it exits 0
 # even where a headers_install failed (no set -e), so its output is
@@ -924,10 +1008,7 @@ clients_tests() {
 		done
 	) >"$LOGS/clients-headers.log" 2>&1 &
 	CLIENTS_BG=$!
-	# shellcheck disable=SC2016 # evaluated at exit
-	t_on_exit '[ -z "$CLIENTS_BG" ] || kill_tree "$CLIENTS_BG"'
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	bg_add "$CLIENTS_BG"
 
 	kb=$(kernel arm64 base) || exit
 	kt=$(kernel arm64 tip) || exit
@@ -977,8 +1058,7 @@ clients_tests() {
 	# The header scripts: identical trees on the base and the tip.
 	say "waiting for QEMU's update-linux-headers.sh"
 	rc=0
-	wait "$CLIENTS_BG" || rc=$?
-	CLIENTS_BG=
+	bg_wait "$CLIENTS_BG" || rc=$?
 	[ "$rc" = 0 ] || die "$EX_FAIL" "the header scripts did not run (exit $rc): see ${LOGS#"$KSA_ROOT"/}/clients-headers.log"
 	for v in "${hv[@]}"; do
 		qh[$v]=$(qemu_headers "${commit[$v]}") || exit
@@ -1010,6 +1090,9 @@ clients_tests() {
 	fi
 }
 
+t_on_exit bg_stop
+trap 'exit 130' INT
+trap 'exit 143' TERM
 for a in "${arches[@]}"; do
 	"${a}_tests"
 done

@@ -19,6 +19,9 @@
  *   show NAME PATH
  *	print the file (one "ksa-init: | " line per line); fails if it cannot
  *	be read
+ *   node NAME PATH
+ *	print PATH's type, device number, mode and owner ("ksa-init: |
+ *	node /dev/kvm c 10:232 0600 0:0"); fails if it does not exist
  *
  * Results, in TAP:
  *   ksa-init: ok 3 NAME
@@ -39,6 +42,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -215,6 +219,23 @@ static void do_show(const char *name, const char *path)
 	result(name, 1, NULL);
 }
 
+static void do_node(const char *name, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		say("# %s: %s", path, strerror(errno));
+		result(name, 0, "no such file");
+		return;
+	}
+	say("| node %s %c %u:%u %04o %u:%u", path,
+	    S_ISCHR(st.st_mode) ? 'c' : S_ISBLK(st.st_mode) ? 'b' : '-',
+	    major(st.st_rdev), minor(st.st_rdev),
+	    (unsigned int)(st.st_mode & 07777),
+	    (unsigned int)st.st_uid, (unsigned int)st.st_gid);
+	result(name, 1, NULL);
+}
+
 int main(void)
 {
 	char line[1024], *argv[MAX_ARGS + 1];
@@ -271,6 +292,8 @@ int main(void)
 			do_rmmod(argv[1], argv[2], argv[3]);
 		else if (!strcmp(argv[0], "show") && argc == 3)
 			do_show(argv[1], argv[2]);
+		else if (!strcmp(argv[0], "node") && argc == 3)
+			do_node(argv[1], argv[2]);
 		else
 			result(argv[0], 0, "bad plan line");
 	}
