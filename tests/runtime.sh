@@ -443,8 +443,13 @@ bg_wait() {
 	return "$rc"
 }
 bg_stop() {
-	local p
-	for p in "${BG[@]}"; do kill_tree "$p"; done
+	local p running
+	# Only jobs still running: a pid of one that ended may be another's now.
+	running=$(jobs -pr)
+	for p in "${BG[@]}"; do
+		grep -qx "$p" <<<"$running" && kill_tree "$p"
+	done
+	return 0
 }
 
 # arm64_initrd KERNEL-DIR SELFTESTS-DIR: the initrd of the selftest boots
@@ -517,7 +522,8 @@ arm64_tests() {
 		boot_checks "arm64 $v" "$LOGS/arm64-$v.log"
 		dev_checks "arm64 $v" "$LOGS/arm64-$v.log"
 	done
-	if diff <(grep -F 'ksa-init: |' "$LOGS/arm64-base.log") <(grep -F 'ksa-init: |' "$LOGS/arm64-tip.log") >"$LOGS/evidence.txt"; then
+	if grep -qxF "ksa-init: | $KVM_NODE" "$LOGS/arm64-base.log" &&
+		diff <(grep -F 'ksa-init: |' "$LOGS/arm64-base.log") <(grep -F 'ksa-init: |' "$LOGS/arm64-tip.log") >"$LOGS/evidence.txt"; then
 		t_ok "arm64: /dev/kvm on the tip is the base's (name, number, mode, owner)"
 	else
 		t_fail "arm64: /dev/kvm on the tip is the base's (name, number, mode, owner)" "$LOGS/evidence.txt"
@@ -525,7 +531,7 @@ arm64_tests() {
 	selftest_checks base
 	if [ -s "$LOGS/arm64-base.results" ] &&
 		diff -u "$LOGS/arm64-base.results" "$LOGS/arm64-tip.results" >"$LOGS/evidence.txt"; then
-		t_ok "arm64: the tip gives the same selftest results as the base ($(grep -vc '#' "$LOGS/arm64-tip.results") tests, $(grep -c '#' "$LOGS/arm64-tip.results") test cases)"
+		t_ok "arm64: the tip gives the same selftest results as the base ($(grep -v '#' "$LOGS/arm64-tip.results" | grep -vc '^dev-') tests, $(grep -c '#' "$LOGS/arm64-tip.results") test cases)"
 	else
 		t_fail "arm64: the tip gives the same selftest results as the base" "$LOGS/evidence.txt"
 	fi
@@ -546,7 +552,8 @@ arm64_tests() {
 		grep -q 'VHE mode initialized successfully' "$LOGS/arm64-broken.log" || caught+=("no VHE message")
 		awk '$1 !~ /^dev-/ && $2 != "ok" { bad++ } END { exit !bad }' "$LOGS/arm64-broken.results" &&
 			caught+=("$(awk '$1 !~ /^dev-/ && $2 != "ok"' "$LOGS/arm64-broken.results" | wc -l) selftests not passing")
-		cmp -s "$LOGS/arm64-base.results" "$LOGS/arm64-broken.results" || caught+=("results differ from the base")
+		cmp -s <(grep -v '^dev-' "$LOGS/arm64-base.results") <(grep -v '^dev-' "$LOGS/arm64-broken.results") ||
+			caught+=("selftest results differ from the base")
 		grep -q '^dev-kvm-node fail' "$LOGS/arm64-broken.results" && caught+=("no /dev/kvm")
 		if [ ${#caught[@]} = 4 ]; then
 			t_ok "break check: arm64 with KVM not initialised is caught (${caught[*]})"
@@ -610,6 +617,7 @@ x86_64_run() {
 	boot x86_64 "$k" "$CACHE/initrd-x86_64-$v.cpio" "$LOGS/x86_64-$v.log" 900
 	say "x86_64 $v: $(($(date +%s) - t)) s"
 	results "$LOGS/x86_64-$v.log" >"$LOGS/x86_64-$v.results"
+	rm -f "$CACHE/initrd-x86_64-$v.cpio" "$CACHE/initrd-x86_64-$v.cpio.list"
 }
 
 # step_tap LOG NAME: "ok|fail DESCRIPTION" for each TAP line that the plan

@@ -33,12 +33,15 @@ pin=$(base_get import-commit)
 base_cached() {
 	[ "$(git --git-dir="$KSA_CACHE/linux.git" rev-parse -q --verify 'refs/kvm-s390-arm64/base^{commit}' 2>/dev/null)" = "$pin" ]
 }
+# fetch-base says "imported" only when it imported (it prints the pinned id
+# whatever it did), and KSA_BASE_GIT_TREE would come before the tarball.
+imported="imported $(base_get tag) as $pin"
 if [ -n "${KSA_BASE_TARBALL:-}" ] && ! base_cached; then
-	expect "a fresh import of the tarball (into the project's cache, which has no base yet) gives the pinned base commit $pin" 0 "$pin" \
-		"$KSA_ROOT/scripts/fetch-base.sh" --tarball "$KSA_BASE_TARBALL"
+	expect "a fresh import of the tarball (into the project's cache, which has no base yet) gives the pinned base commit $pin" 0 "$imported" \
+		env -u KSA_BASE_GIT_TREE "$KSA_ROOT/scripts/fetch-base.sh" --tarball "$KSA_BASE_TARBALL"
 elif [ -n "${KSA_BASE_TARBALL:-}" ]; then
-	expect "a fresh import of the tarball (into a scratch cache) gives the pinned base commit $pin" 0 "$pin" \
-		env XDG_CACHE_HOME="$W/cache" "$KSA_ROOT/scripts/fetch-base.sh" --tarball "$KSA_BASE_TARBALL"
+	expect "a fresh import of the tarball (into a scratch cache) gives the pinned base commit $pin" 0 "$imported" \
+		env -u KSA_BASE_GIT_TREE XDG_CACHE_HOME="$W/cache" "$KSA_ROOT/scripts/fetch-base.sh" --tarball "$KSA_BASE_TARBALL"
 	rm -rf "$W/cache"
 else
 	t_skip "a fresh import of the tarball gives the pinned base commit" "KSA_BASE_TARBALL is not set; the cached or downloaded import is checked below"
@@ -143,7 +146,9 @@ check "the cover letter says that the series is based on $tag" grep -qiF "based 
 # have: the same check as 'git add -A' of the release into an empty
 # repository, without compressing and writing its 90,000 objects again.
 # Where the import commit is not a loose object (a 'git gc' in the cache
-# packed it) or the cache is on another file system, it is that 'git add'.
+# packed it), the cache borrows objects itself, or the copy fails (the cache
+# on another file system than TMPDIR, as with a tmpfs /tmp), it is that
+# 'git add'.
 extract_base() {
 	if [ -n "${KSA_BASE_TARBALL:-}" ]; then
 		tar -xJf "$KSA_BASE_TARBALL" -C "$1" --no-same-owner
@@ -159,14 +164,17 @@ ugit() { [ -n "$U" ] && hgit -C "$U" --git-dir=.git --work-tree=. "$@"; }
 import_again() {
 	local extra loose=$base_gitdir/objects/${pin:0:2}/${pin:2}
 	hgit -C "$U" init -q -b master || return
-	if [ -f "$loose" ] && cp -al "$base_gitdir/objects/." "$U/.git/objects/" 2>/dev/null; then
+	if [ -f "$loose" ] && [ ! -e "$base_gitdir/objects/info/alternates" ] &&
+		cp -al "$base_gitdir/objects/." "$U/.git/objects/" 2>/dev/null; then
 		rm -f "$U/.git/objects/${pin:0:2}/${pin:2}" &&
 			ugit read-tree "$pin_tree" &&
 			ugit update-index --refresh &&
 			extra=$(ugit ls-files -o) &&
 			{ [ -z "$extra" ] || { printf 'not in the pinned tree: %s\n' "$extra"; false; }; }
 	else
-		ugit -c core.looseCompression=1 add -f -A .
+		# A copy that stopped half way may hold the import commit.
+		rm -rf "$U/.git" && hgit -C "$U" init -q -b master &&
+			ugit -c core.looseCompression=1 add -f -A .
 	fi &&
 		GIT_AUTHOR_NAME=$KSA_NAME GIT_AUTHOR_EMAIL=$KSA_EMAIL GIT_AUTHOR_DATE=$(base_get import-date) \
 			GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL GIT_COMMITTER_DATE=$(base_get import-date) \
