@@ -24,6 +24,12 @@
  * kmemleak must then report nothing, and must report the leaks of its
  * sample module (so that it is seen to work).
  *
+ * Before the scenarios, with kvm_amd loaded, it checks /dev/kvm as v7.1.8
+ * makes it (the misc device "kvm", 10:232, mode 0600 as devtmpfs makes it,
+ * root's) and that /dev/kvm reports KVM_CAP_COALESCED_MMIO and
+ * KVM_CAP_COALESCED_PIO: the series makes the device name and MMIO support
+ * properties of each KVM implementation, and x86_64's must not change.
+ *
  * The same binary runs on the base kernel, which is expected to fail the
  * checks that count or need the VM reference file (VFIO held struct kvm and
  * kvm.ko there, so nothing held kvm_amd once the VM's own files were
@@ -43,6 +49,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -642,6 +649,35 @@ static void print_report(const char *buf)
 	}
 }
 
+/* /dev/kvm and the capabilities that patches 16 and 17 must keep. */
+static void kvm_device(void)
+{
+	char buf[32];
+	struct stat st;
+	int fd, r;
+
+	r = stat("/dev/kvm", &st);
+	ok(!r && S_ISCHR(st.st_mode) && major(st.st_rdev) == 10 &&
+	   minor(st.st_rdev) == 232 && (st.st_mode & 07777) == 0600 &&
+	   st.st_uid == 0 && st.st_gid == 0,
+	   "/dev/kvm is the character device 10:232, mode 0600, root's (%s%u:%u %04o %u:%u)",
+	   r ? strerror(errno) : "", r ? 0 : major(st.st_rdev),
+	   r ? 0 : minor(st.st_rdev), r ? 0 : (unsigned int)(st.st_mode & 07777),
+	   r ? 0 : (unsigned int)st.st_uid, r ? 0 : (unsigned int)st.st_gid);
+	r = read_file("/sys/class/misc/kvm/dev", buf, sizeof(buf));
+	ok(!r && !strcmp(buf, "10:232"), "the misc device kvm is 10:232 (%s)",
+	   r ? strerror(-r) : buf);
+
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		bail("open /dev/kvm: %s", strerror(errno));
+	r = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+	ok(r > 0, "/dev/kvm reports KVM_CAP_COALESCED_MMIO (page offset %d)", r);
+	r = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO);
+	ok(r > 0, "/dev/kvm reports KVM_CAP_COALESCED_PIO (%d)", r);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	static char report[65536];
@@ -655,6 +691,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n");
 	setup();
+	kvm_device();
 
 	/* What boot, the module loads and the bind left is not the test's. */
 	if (kmemleak_scan() || write_file(DEBUGFS "/kmemleak", "clear"))
