@@ -402,17 +402,31 @@ KVM_NODE='node /dev/kvm c 10:232 0600 0:0'
 dev_plan() {
 	echo "node dev-kvm-node /dev/kvm"
 	echo "show dev-kvm-misc /sys/class/misc/kvm/dev"
+	echo "kvmcap dev-kvm-coalesced-mmio coalesced-mmio"
+	echo "kvmcap dev-kvm-coalesced-pio coalesced-pio"
 }
 # dev_checks NAME LOG: the device steps of dev_plan saw v7.1.8's /dev/kvm
-# (the show step prints "10:232", the only file an arm64 plan shows).
+# (the show step prints "10:232", the only file an arm64 plan shows) and
+# its coalesced-MMIO capabilities (patch 17 makes MMIO a property of each
+# implementation; arm64's keeps it).
 dev_checks() {
-	local name=$1 log=$2 what="/dev/kvm is the misc device kvm, 10:232, mode 0600, root's"
+	local name=$1 log=$2 what="/dev/kvm is the misc device kvm, 10:232, mode 0600, root's" c C
 	if grep -qxF "ksa-init: | $KVM_NODE" "$log" && grep -qxF 'ksa-init: | 10:232' "$log"; then
 		t_ok "$name: $what"
 	else
 		grep -E 'ksa-init: (\||# /dev|# /sys|(not )?ok [0-9]+ dev-)' "$log" >"$LOGS/evidence.txt" || true
 		t_fail "$name: $what" "$LOGS/evidence.txt"
 	fi
+	for c in coalesced-mmio coalesced-pio; do
+		C=${c^^}
+		C=KVM_CAP_${C//-/_}
+		if grep -Eqx "ksa-init: \| kvmcap $c [1-9][0-9]*" "$log"; then
+			t_ok "$name: /dev/kvm reports $C ($(sed -n "s/^ksa-init: | kvmcap $c //p" "$log"))"
+		else
+			grep -E "ksa-init: (\\| kvmcap|# /dev|(not )?ok [0-9]+ dev-kvm-$c)" "$log" >"$LOGS/evidence.txt" || true
+			t_fail "$name: /dev/kvm reports $C" "$LOGS/evidence.txt"
+		fi
+	done
 }
 
 arm64_plan() {
@@ -524,9 +538,9 @@ arm64_tests() {
 	done
 	if grep -qxF "ksa-init: | $KVM_NODE" "$LOGS/arm64-base.log" &&
 		diff <(grep -F 'ksa-init: |' "$LOGS/arm64-base.log") <(grep -F 'ksa-init: |' "$LOGS/arm64-tip.log") >"$LOGS/evidence.txt"; then
-		t_ok "arm64: /dev/kvm on the tip is the base's (name, number, mode, owner)"
+		t_ok "arm64: /dev/kvm on the tip is the base's (name, number, mode, owner, coalesced-MMIO capabilities)"
 	else
-		t_fail "arm64: /dev/kvm on the tip is the base's (name, number, mode, owner)" "$LOGS/evidence.txt"
+		t_fail "arm64: /dev/kvm on the tip is the base's (name, number, mode, owner, coalesced-MMIO capabilities)" "$LOGS/evidence.txt"
 	fi
 	selftest_checks base
 	if [ -s "$LOGS/arm64-base.results" ] &&

@@ -22,6 +22,10 @@
  *   node NAME PATH
  *	print PATH's type, device number, mode and owner ("ksa-init: |
  *	node /dev/kvm c 10:232 0600 0:0"); fails if it does not exist
+ *   kvmcap NAME CAP
+ *	KVM_CHECK_EXTENSION of CAP (coalesced-mmio or coalesced-pio) on
+ *	/dev/kvm, printed as "ksa-init: | kvmcap CAP VALUE"; fails if
+ *	/dev/kvm cannot be opened or the capability is not there (0)
  *
  * Results, in TAP:
  *   ksa-init: ok 3 NAME
@@ -39,6 +43,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -236,6 +242,34 @@ static void do_node(const char *name, const char *path)
 	result(name, 1, NULL);
 }
 
+static void do_kvmcap(const char *name, const char *cap)
+{
+	static const struct { const char *name; int cap; } caps[] = {
+		{ "coalesced-mmio", KVM_CAP_COALESCED_MMIO },
+		{ "coalesced-pio", KVM_CAP_COALESCED_PIO },
+	};
+	unsigned int i;
+	int fd, r;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (!strcmp(cap, caps[i].name))
+			break;
+	if (i == sizeof(caps) / sizeof(caps[0])) {
+		result(name, 0, "bad plan line: unknown capability");
+		return;
+	}
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		say("# /dev/kvm: %s", strerror(errno));
+		result(name, 0, "no /dev/kvm");
+		return;
+	}
+	r = ioctl(fd, KVM_CHECK_EXTENSION, caps[i].cap);
+	close(fd);
+	say("| kvmcap %s %d", cap, r);
+	result(name, r > 0, r > 0 ? NULL : "not reported");
+}
+
 int main(void)
 {
 	char line[1024], *argv[MAX_ARGS + 1];
@@ -294,6 +328,8 @@ int main(void)
 			do_show(argv[1], argv[2]);
 		else if (!strcmp(argv[0], "node") && argc == 3)
 			do_node(argv[1], argv[2]);
+		else if (!strcmp(argv[0], "kvmcap") && argc == 3)
+			do_kvmcap(argv[1], argv[2]);
 		else
 			result(argv[0], 0, "bad plan line");
 	}
