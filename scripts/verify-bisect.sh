@@ -37,7 +37,10 @@ explained for that patch in disasm.explained.  arm64's generated headers
 arm64 headers s390 generates for itself must be what arm64's generator makes
 of arm64's input ("generated").  At every step that touches what they read,
 the header import scripts of kvmtool and QEMU (../shared/clients/) must give
-the base's trees ("clients").
+the base's trees ("clients").  At every step that changes a Kconfig file,
+a Makefile or s390's configs, the base's s390 defconfig run through the
+step's 'make olddefconfig', and the step's own s390 defconfig, must both
+build native s390 KVM (kvm.ko) as a module ("kconfig").
 
 The matrix (tinyconfig + configs/ARCH-kvm.config + configs/boot-ARCH.config
 where there is one, the configurations tests/runtime.sh boots): x86_64,
@@ -54,7 +57,7 @@ reported as not checked.
   --only LIST      only these checks (comma separated): build, sparse
                    (implies build), checkpatch, kernel-doc, coccinelle, uapi,
                    clients, disasm (implies build), generated (implies
-                   build)
+                   build), kconfig
   --tip-only LIST  build these architectures (of riscv, powerpc, mips,
                    loongarch) at the base and the last step only, the
                    steps between reported as not checked with the command
@@ -183,7 +186,7 @@ done
 for a in "${tip_only[@]}"; do
 	case " $ALWAYS_ARCHES " in *" $a "*) usage_error "--tip-only $a: x86_64, arm64 and s390 are built at every step" ;; esac
 done
-ALL_CHECKS="build sparse checkpatch kernel-doc coccinelle uapi clients disasm generated"
+ALL_CHECKS="build sparse checkpatch kernel-doc coccinelle uapi clients disasm generated kconfig"
 declare -A want_check=()
 for c in ${only//,/ }; do
 	case " $ALL_CHECKS " in *" $c "*) want_check[$c]=1 ;; *) usage_error "--only: unknown check '$c' (known: $ALL_CHECKS)" ;; esac
@@ -398,6 +401,8 @@ source "$KSA_ROOT/scripts/checks/disasm.sh"
 source "$KSA_ROOT/scripts/checks/generated.sh"
 # shellcheck source=scripts/checks/clients.sh
 source "$KSA_ROOT/scripts/checks/clients.sh"
+# shellcheck source=scripts/checks/kconfig.sh
+source "$KSA_ROOT/scripts/checks/kconfig.sh"
 
 # has_snapshots STEP ARCH: STEP's build of ARCH left what the checks keep
 # of it (the disasm check's objects, the generated check's base headers).
@@ -501,6 +506,7 @@ if [ "$first" = 1 ]; then
 		for a in "${HEADER_ARCHES[@]}"; do install_headers 0 "$a" || true; done
 	fi
 	if on clients; then client_outputs 0; fi
+	if on kconfig; then kconfig_base || true; fi
 fi
 # timed STEP CHECK FUNCTION: run the check unless it has a result, and keep
 # its time next to the result.
@@ -525,13 +531,13 @@ for step in $(seq "$first" "$last"); do
 		fi
 		if on generated; then timed "$step" generated check_generated; fi
 	fi
-	progress "$step" "$n" "$(for c in checkpatch kernel-doc coccinelle uapi clients; do on "$c" && printf '%s ' "$c"; done)"
+	progress "$step" "$n" "$(for c in checkpatch kernel-doc coccinelle uapi clients kconfig; do on "$c" && printf '%s ' "$c"; done)"
 	if [ -n "$tier" ] && [ "$step" = "$n" ] && on sparse; then
 		for a in "${build_arches[@]}"; do
 			case $SPARSE_ARCHES in *" $a "*) timed "$step" "sparse-$a" check_sparse_tip "$a" ;; esac
 		done
 	fi
-	for c in checkpatch:check_checkpatch kernel-doc:check_kerneldoc coccinelle:check_cocci cocci-kernel:check_kcocci uapi:check_headers clients:check_clients; do
+	for c in checkpatch:check_checkpatch kernel-doc:check_kerneldoc coccinelle:check_cocci cocci-kernel:check_kcocci uapi:check_headers clients:check_clients kconfig:check_kconfig; do
 		on "${c%%:*}" || { [ "${c%%:*}" = cocci-kernel ] && on coccinelle; } || continue
 		timed "$step" "${c%%:*}" "${c#*:}"
 	done
@@ -545,7 +551,7 @@ if [ -n "$tier" ] && on sparse && [ "$last" = "$n" ]; then
 fi
 if on disasm; then for a in "${arches[@]}"; do [ -z "${DISASM_PATHS[$a]:-}" ] || checks+=("disasm-$a"); done; fi
 if on generated && [[ " ${arches[*]} " == *" arm64 "* || " ${arches[*]} " == *" s390 "* ]]; then checks+=(generated); fi
-for c in checkpatch kernel-doc coccinelle uapi clients; do
+for c in checkpatch kernel-doc coccinelle uapi clients kconfig; do
 	on "$c" && checks+=("$c")
 	[ "$c" != coccinelle ] || ! on coccinelle || checks+=(cocci-kernel)
 done

@@ -82,6 +82,46 @@ done
 echo "subjects too long for one line with the prefix of the 27-patch posting:$bad" >"$T_OUT"
 check "every subject fits one line with the prefix of the whole series' posting (b4 0.12 fails on a folded one)" test -z "$bad"
 
+# Moves (export.sh detects renames and copies, -M -C): a file moved to a
+# shared place whose old path stays as a wrapper is a copy.  Every rename
+# and copy is listed with its similarity (the cover letter reports them),
+# and a copy must be a move: in the same patch its source loses at least
+# nine tenths as many lines as the copy has, so that no patch duplicates
+# code under a second name.
+# moves REPO RANGE
+moves() {
+	local r=$1 c i=0 st a b lost size sim
+	for c in $(git -C "$r" rev-list --reverse "$2"); do
+		i=$((i + 1))
+		# --find-copies-harder: a copy of a file the patch leaves alone, a
+		# plain duplicate, is found too.
+		while IFS=$'\t' read -r st a b; do
+			case $st in R* | C*) ;; *) continue ;; esac
+			sim=$((10#${st:1}))
+			echo "patch $i: $([ "${st:0:1}" = R ] && echo rename || echo copy) $a -> $b ($sim%)"
+			[ "${st:0:1}" = C ] || continue
+			lost=$(git -C "$r" diff --numstat --no-renames "$c~" "$c" -- "$a" | cut -f2)
+			size=$(git -C "$r" show "$c:$b" | wc -l)
+			# A copy of a file the patch changes is a move of its lines; a
+			# near copy (90%) of one it does not change is a duplicate.
+			if { [ -n "$lost" ] || [ "$sim" -ge 90 ]; } && [ $((${lost:-0} * 10)) -lt $((size * 9)) ]; then
+				echo "patch $i: $a loses ${lost:-0} lines but $b has $size: a duplicate, not a move"
+			fi
+		done < <(git -C "$r" diff -M -C --find-copies-harder --name-status "$c~" "$c")
+	done
+}
+run moves "$W/linux" "$pin..$T_BRANCH"
+sed 's/^/# /' "$T_OUT"
+check "every copy in patches/ is a move: its source loses the copied lines in the same patch" \
+	sh -c "[ $RC = 0 ] && ! grep -q 'a duplicate, not a move' '$T_OUT'"
+# The break check: a repository whose second commit duplicates a file.
+D=$W/moves-break
+git init -q "$D" && seq 1 300 >"$D/a.h" && git -C "$D" add a.h &&
+	git -C "$D" -c user.name=t -c user.email=t@t commit -q -m base &&
+	cp "$D/a.h" "$D/b.h" && git -C "$D" add b.h && git -C "$D" -c user.name=t -c user.email=t@t commit -q -m dup
+run moves "$D" HEAD~1..HEAD
+check "the move check finds a patch that duplicates a file (break check)" grep -q 'b.h has 300: a duplicate, not a move' "$T_OUT"
+
 # --- the series as others take it: b4 and quilt ----------------------------
 n=$(series_list | wc -l)
 

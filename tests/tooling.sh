@@ -1384,6 +1384,23 @@ run env KSA_OUT="$FC/out" KSA_VERIFY_TREE="$FCT" "$KSA_ROOT/scripts/forecast.sh"
 check "forecast: over the limit is exit 1, and says so" sh -c "[ $RC = 1 ] && grep -q 'limit 75 min: OVER' '$T_OUT'"
 expect "forecast: no report is exit 3" 3 "run scripts/verify-bisect.sh first" "$KSA_ROOT/scripts/forecast.sh" --report "$FC/none.json"
 
+# --- checkpatch.ignore: per-patch entries ------------------------------------
+# An entry with a patch's slug applies to that patch only; a global entry to
+# every patch.  The break check: the entry for patch 6 must not reach patch 10.
+cat >"$A/cp.ignore" <<'IGN'
+# comment
+FILE_PATH_CHANGES arm64-Provide-arm64-API-for-non-native-architectures  # reason
+GLOBAL_TYPE   # for every patch
+
+IGN
+run bash -c 'source "$1/scripts/checks/checkpatch.sh"; checkpatch_ignores "$2" "$3"' _ "$KSA_ROOT" "$A/cp.ignore" \
+	patches/0006-arm64-Provide-arm64-API-for-non-native-architectures.patch
+check "checkpatch.ignore: a patch's own entry and the global ones apply to it" \
+	test "$(cat "$T_OUT")" = FILE_PATH_CHANGES,GLOBAL_TYPE
+run bash -c 'source "$1/scripts/checks/checkpatch.sh"; checkpatch_ignores "$2" "$3"' _ "$KSA_ROOT" "$A/cp.ignore" \
+	0010-KVM-arm64-Make-some-arm64-KVM-code-shareable.patch
+check "checkpatch.ignore: another patch's entry does not (only the global one)" test "$(cat "$T_OUT")" = GLOBAL_TYPE
+
 # --- command line -----------------------------------------------------------
 expect "lib.sh --help says it is a library" 0 "^Usage: source scripts/lib.sh" bash "$KSA_ROOT/scripts/lib.sh" --help
 for s in "$KSA_ROOT"/scripts/*.sh "$KSA_ROOT"/tests/*.sh; do

@@ -10,11 +10,12 @@ usage() {
 Usage: $KSA_PROG
 
 Insert bad patches after patch 1 of the series in a scratch copy of the
-project: one that does not compile, one that adds a W=1 warning, and one
-whose only defect sparse finds (an undeclared global symbol), each followed
-by one that restores the file, and run scripts/verify-bisect.sh --arch
-s390 --only sparse --tier ci (CI's tier: sparse on the files a step
-changes) on the steps up to the first real patch after
+project: one that does not compile, one that adds a W=1 warning, one
+whose only defect sparse finds (an undeclared global symbol), and one that
+loses native s390 KVM when a .config of the base is upgraded, each
+followed by one that restores the files, and run scripts/verify-bisect.sh
+--arch s390 --only sparse,kconfig --tier ci (CI's tier: sparse on the
+files a step changes) on the steps up to the first real patch after
 them.  It shares the project's verify work tree, build directories and
 result store, so the base is not built again and the steps build
 incrementally.  Prints TAP lines and a closing "N passed, N failed" line.
@@ -49,6 +50,16 @@ sed -i '0,/^static bool vfio_assert_device_open/s//int ksa_sparse_only_defect;\n
 gc -am "vfio: Add a defect only sparse finds" -m "Test patch: an undeclared global symbol." -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
 g checkout -q HEAD~1 -- "$f"
 gc -am "vfio: Restore the file again" -m "Test patch: back to patch 1." -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
+# An upgrade that loses native s390 KVM (what a careless patch 14 would
+# do): kvm.o is built with a new option that has no default, so the
+# base's .config, and defconfig, come out without kvm.ko.
+k=arch/s390/kvm
+# shellcheck disable=SC2016 # a Makefile line, not a shell expansion
+sed -i 's/^obj-\$(CONFIG_KVM) += kvm\.o$/obj-$(CONFIG_KVM_S390_TEST) += kvm.o/' "$W/linux/$k/Makefile"
+sed -i 's/^config KVM_S390_UCONTROL$/config KVM_S390_TEST\n\ttristate "Native s390 KVM (test)"\n\tdepends on KVM\n\n&/' "$W/linux/$k/Kconfig"
+gc -am "KVM: s390: Lose KVM on upgrades" -m "Test patch: kvm.o built with an option without a default." -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
+g checkout -q HEAD~1 -- "$k/Makefile" "$k/Kconfig"
+gc -am "KVM: s390: Restore KVM" -m "Test patch: back to patch 1." -m "Signed-off-by: $KSA_NAME <$KSA_EMAIL>"
 g cherry-pick "$tip~$((n - 1))..$tip" >/dev/null
 h=include/linux/vfio.h
 # A header-only step that changes no token (what a pure move of
@@ -82,7 +93,7 @@ done
 shopt -u nullglob
 # KSA_TOKENS_MIN=1: the same-tokens check on vfio.h's few users too.
 KSA_TOKENS_MIN=1 KSA_VERIFY_TREE=$KSA_ROOT/build/verify KSA_OUT=$KSA_ROOT/build/out KSA_VERIFY_RESULTS=$RESULTS \
-	run "$P/scripts/verify-bisect.sh" --tier ci --arch s390 --only sparse --report "$W/report"
+	run "$P/scripts/verify-bisect.sh" --tier ci --arch s390 --only sparse,kconfig --report "$W/report"
 cp "$T_OUT" "$W/verify.log"
 check "verify-bisect fails on the altered series (exit 1)" test "$RC" = 1
 json=$W/report/report.json
@@ -103,9 +114,16 @@ check "step 5 fails on s390 with sparse's finding as its only new warning (gcc h
 check "sparse ran at the s390 steps that compiled C files, and says how many it checked" sh -c "grep -Eq 'sparse checked (the )?[1-9][0-9]* C files' <<'E'
 $(step_evidence 6 build-s390)
 E"
+step_evidence 7 kconfig >"$T_OUT"
+check "step 7 fails kconfig: the base's .config upgraded, and defconfig, build no kvm.ko" \
+	test "$(step_status 7 kconfig)" = fail -a "$(grep -c 'CONFIG_KVM_S390_TEST=n' "$T_OUT")" = 2
+step_evidence 8 kconfig >"$T_OUT"
+check "step 8 passes kconfig, with kvm.ko a module again (CONFIG_KVM=m)" \
+	test "$(step_status 8 kconfig)" = pass -a "$(grep -c 'CONFIG_KVM=m' "$T_OUT")" = 2
+check "kconfig is not run at a step that changes no Kconfig file or Makefile (step 2)" test "$(step_status 2 kconfig)" = same
 check "step 1 and the steps after the bad ones pass" \
-	test "$(for i in 1 4 6 7; do step_status $i build-s390; done | tr '\n' ' ')" = "pass pass pass pass "
-tipn=$((n + 7))
+	test "$(for i in 1 4 6 9; do step_status $i build-s390; done | tr '\n' ' ')" = "pass pass pass pass "
+tipn=$((n + 9))
 step_evidence $((tipn - 1)) build-s390 >"$T_OUT"
 check "a header step that changes no token keeps every target that reads it, not compiled, and passes" sh -c "[ '$(step_status $((tipn - 1)) build-s390)' = pass ] && grep -Eq '([1-9][0-9]*) of the \\1 Kbuild targets .* same tokens' <<'E'
 $(step_evidence $((tipn - 1)) build-s390)
@@ -135,7 +153,7 @@ cp "$json" "$W/report.first.json"
 rm -f "$json"
 t0=$(date +%s)
 KSA_TOKENS_MIN=1 KSA_VERIFY_TREE=$KSA_ROOT/build/verify KSA_OUT=$KSA_ROOT/build/out KSA_VERIFY_RESULTS=$RESULTS \
-	run "$P/scripts/verify-bisect.sh" --tier ci --arch s390 --only sparse --report "$W/report"
+	run "$P/scripts/verify-bisect.sh" --tier ci --arch s390 --only sparse,kconfig --report "$W/report"
 secs=$(($(date +%s) - t0))
 check "a rerun with nothing changed fails the same way and gives the same report ($secs s)" \
 	sh -c "[ $RC = 1 ] && cmp -s '$json' '$W/report.first.json'"
