@@ -9,7 +9,9 @@ usage() {
 Usage: $KSA_PROG [--work-tree DIR] [--branch NAME] [--force]
 
 Write the commits between the pinned base and the tip of the work branch to
-patches/ with 'git format-patch -M' (files NNNN-subject.patch, the cover
+patches/ with 'git format-patch -M -C' (renames and copies detected: a file
+moved to a shared place whose old path stays, as a wrapper including it,
+shows as a copy; files NNNN-subject.patch, the cover
 letter 0000-cover-letter.patch from the branch description, with shortlog,
 diffstat and a base-commit: trailer) and their order to 'series'.  The
 output depends only on the commits and the description: applying and
@@ -109,7 +111,7 @@ GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL GIT_COMMITTER_DATE=$
 	-c diff.suppressBlankEmpty=false -c diff.orderFile=/dev/null -c diff.renames=true \
 	-c format.signOff=false -c format.mboxrd=false -c format.forceInBodyFrom=false \
 	-c format.encodeEmailHeaders=true -c format.suffix=.patch -c format.noprefix=false -c core.abbrev=12 \
-	format-patch -q -M --zero-commit --no-signature --no-thread --no-to --no-cc \
+	format-patch -q -M -C --zero-commit --no-signature --no-thread --no-to --no-cc \
 	--filename-max-length=64 --subject-prefix=PATCH \
 	--cover-letter --cover-from-description=subject --base="$base" \
 	-o "$tmp/patches" "$base..HEAD" >/dev/null

@@ -175,12 +175,19 @@ TOKENS_MIN=${KSA_TOKENS_MIN:-200}
 SAME_TOKENS=$KSA_ROOT/scripts/same-tokens.py
 
 # header_only_step STEP: STEP changes (or adds or removes) only headers,
-# none under scripts/, tools/ or usr/.
+# none under scripts/, tools/ or usr/, and maybe documentation (.rst and
+# .txt files under Documentation/, which no build reads; Documentation/Kconfig
+# is read, and is not one).
 header_only_step() {
 	local f any=0
 	while IFS= read -r f; do
 		[ -n "$f" ] || continue
-		case $f in scripts/* | tools/* | usr/*) return 1 ;; *.h) any=1 ;; *) return 1 ;; esac
+		case $f in
+		scripts/* | tools/* | usr/*) return 1 ;;
+		*.h) any=1 ;;
+		Documentation/*.rst | Documentation/*.txt) ;;
+		*) return 1 ;;
+		esac
 	done < <(changed_files "$1")
 	[ "$any" = 1 ]
 }
