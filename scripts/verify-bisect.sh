@@ -280,6 +280,11 @@ if [ "$(cat "$RES/generated.hash" 2>/dev/null)" != "$generated_hash" ]; then
 	rm -f "$RES"/*/generated
 	echo "$generated_hash" >"$RES/generated.hash"
 fi
+kconfig_hash=$(sha256sum <"$KSA_ROOT/scripts/checks/kconfig.sh" | cut -c1-16)
+if [ "$(cat "$RES/kconfig.hash" 2>/dev/null)" != "$kconfig_hash" ]; then
+	rm -f "$RES"/*/kconfig "$RES"/*/kconfig-s390.config
+	echo "$kconfig_hash" >"$RES/kconfig.hash"
+fi
 vgit() { GIT_COMMITTER_NAME=$KSA_NAME GIT_COMMITTER_EMAIL=$KSA_EMAIL git -C "$VT" "$@"; }
 
 # --- the commits of the series ------------------------------------------
@@ -487,7 +492,7 @@ canary() {
 }
 
 # c_files_changed STEP: true if STEP changes a C file or header.
-c_files_changed() { changed_files "$1" | grep -qE '\.[ch]$'; }
+c_files_changed() { grep -qE '\.[ch]$' <<<"$(changed_files "$1")"; }
 
 # --- the walk ---------------------------------------------------------------
 if on build; then count_builds; fi

@@ -70,6 +70,17 @@ for p in "$KSA_ROOT"/patches/[0-9]*.patch; do
 done
 echo "$bad" >"$T_OUT"
 check "every patch is from and signed off by the project identity only" test -z "$bad"
+# A per-patch entry of checkpatch.ignore names its patch by file name
+# without number: it must name exactly one patch of series, or it ignores
+# nothing (a stale name) or more than meant (two subjects truncated alike).
+bad=''
+while read -r type slug; do
+	[ -n "$slug" ] || continue
+	k=$(series_list | sed -e 's/^[0-9]\{4\}-//' -e 's/\.patch$//' | grep -cxF -- "$slug" || true)
+	[ "$k" = 1 ] || bad="$bad $type:$slug($k)"
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$KSA_ROOT/checkpatch.ignore")
+echo "entries of checkpatch.ignore that do not name exactly one patch:$bad" >"$T_OUT"
+check "every per-patch entry of checkpatch.ignore names exactly one patch of series" test -z "$bad"
 # A subject that format-patch folds over two lines makes Debian 12's b4
 # 0.12 fail ("Header values may not contain linefeed"), and a posting of
 # the whole series has the longer prefix "[PATCH NN/27] ": each subject
@@ -85,29 +96,39 @@ check "every subject fits one line with the prefix of the whole series' posting 
 # Moves (export.sh detects renames and copies, -M -C): a file moved to a
 # shared place whose old path stays as a wrapper is a copy.  Every rename
 # and copy is listed with its similarity (the cover letter reports them),
-# and a copy must be a move: in the same patch its source loses at least
-# nine tenths as many lines as the copy has, so that no patch duplicates
-# code under a second name.
+# and a copy must be a move: for each source, the lines its copies and
+# renames take from it (a destination's lines less those its diff against
+# the source adds) must be lines the source loses in the same patch, nine
+# tenths of them at least, so that no patch duplicates code under a second
+# name.  Copies of fewer than 10 lines (boilerplate Makefiles and Kbuild
+# files, of which the base has byte-identical pairs) are listed only.
 # moves REPO RANGE
 moves() {
-	local r=$1 c i=0 st a b lost size sim
+	local r=$1 c i=0 st a b lost size added sim
+	local -A took
 	for c in $(git -C "$r" rev-list --reverse "$2"); do
 		i=$((i + 1))
-		# --find-copies-harder: a copy of a file the patch leaves alone, a
-		# plain duplicate, is found too.
+		took=()
+		# --find-copies-harder finds a copy of a file the patch leaves
+		# alone, a plain duplicate; -l0 keeps it from giving up on a big
+		# tree (only modified files as sources beyond git's rename limit).
 		while IFS=$'\t' read -r st a b; do
 			case $st in R* | C*) ;; *) continue ;; esac
 			sim=$((10#${st:1}))
 			echo "patch $i: $([ "${st:0:1}" = R ] && echo rename || echo copy) $a -> $b ($sim%)"
-			[ "${st:0:1}" = C ] || continue
-			lost=$(git -C "$r" diff --numstat --no-renames "$c~" "$c" -- "$a" | cut -f2)
 			size=$(git -C "$r" show "$c:$b" | wc -l)
-			# A copy of a file the patch changes is a move of its lines; a
-			# near copy (90%) of one it does not change is a duplicate.
-			if { [ -n "$lost" ] || [ "$sim" -ge 90 ]; } && [ $((${lost:-0} * 10)) -lt $((size * 9)) ]; then
-				echo "patch $i: $a loses ${lost:-0} lines but $b has $size: a duplicate, not a move"
+			added=$(git -C "$r" diff --numstat "$c~:$a" "$c:$b" | cut -f1)
+			case $added in '' | -) added=0 ;; esac
+			[ $((size - added)) -ge 10 ] || continue
+			took[$a]=$((${took[$a]:-0} + size - added))
+		done < <(git -C "$r" diff -M -C --find-copies-harder -l0 --name-status "$c~" "$c")
+		for a in "${!took[@]}"; do
+			lost=$(git -C "$r" diff --numstat --no-renames "$c~" "$c" -- "$a" | cut -f2)
+			case $lost in '' | -) lost=0 ;; esac
+			if [ $((lost * 10)) -lt $((took[$a] * 9)) ]; then
+				echo "patch $i: $a loses $lost lines but its copies take ${took[$a]} of its lines: a duplicate, not a move"
 			fi
-		done < <(git -C "$r" diff -M -C --find-copies-harder --name-status "$c~" "$c")
+		done
 	done
 }
 run moves "$W/linux" "$pin..$T_BRANCH"
@@ -120,7 +141,7 @@ git init -q "$D" && seq 1 300 >"$D/a.h" && git -C "$D" add a.h &&
 	git -C "$D" -c user.name=t -c user.email=t@t commit -q -m base &&
 	cp "$D/a.h" "$D/b.h" && git -C "$D" add b.h && git -C "$D" -c user.name=t -c user.email=t@t commit -q -m dup
 run moves "$D" HEAD~1..HEAD
-check "the move check finds a patch that duplicates a file (break check)" grep -q 'b.h has 300: a duplicate, not a move' "$T_OUT"
+check "the move check finds a patch that duplicates a file (break check)" grep -q 'a.h loses 0 lines but its copies take 300 of its lines: a duplicate, not a move' "$T_OUT"
 
 # --- the series as others take it: b4 and quilt ----------------------------
 n=$(series_list | wc -l)

@@ -151,7 +151,7 @@ untouched_inputs() {
 		# A header the assembler reads through .include in an asm()
 		# string (s390's instruction macros) is in no .cmd file.
 		case $f in *.h)
-			if vgit grep -h -F -e "${f##*/}" -- "arch/$a" include 2>/dev/null | grep -q '\.include'; then return 1; fi
+			if grep -q '\.include' <<<"$(vgit grep -h -F -e "${f##*/}" -- "arch/$a" include 2>/dev/null)"; then return 1; fi
 			;;
 		esac
 	done <<<"$files"
@@ -230,7 +230,7 @@ tokens_before() {
 			echo "not tried: $out does not hold the build of the step before (another build used it since)" >"$d.state"
 			continue
 		fi
-		if changed_files "$step" | grep -q '\(^\|/\)uapi/'; then
+		if grep -q '\(^\|/\)uapi/' <<<"$(changed_files "$step")"; then
 			if [[ " ${HEADER_ARCHES[*]} " != *" $a "* ]]; then
 				echo "not tried: the step changes a UAPI header, and $a has no headers check" >"$d.state"
 				continue
@@ -327,7 +327,7 @@ tokens_ahead() {
 	if [ "$next" != "$n" ] && [[ " ${tip_only[*]} " == *" $a "* ]]; then return 0; fi
 	# A UAPI header step qualifies only if the installed headers stay the
 	# same, which tokens_before checks: not worth guessing here.
-	if changed_files "$next" | grep -q '\(^\|/\)uapi/'; then return 0; fi
+	if grep -q '\(^\|/\)uapi/' <<<"$(changed_files "$next")"; then return 0; fi
 	step_targets "$next" "$out" "$d.ahead" 2>/dev/null || return 0
 	[ "$(grep -c . "$d.ahead")" -ge "$TOKENS_MIN" ] || return 0
 	awk -F'\t' 'FILENAME == ARGV[1] { h[$1] = 1; next } !($1 in h)' "$d.after" "$d.ahead" >"$d.ahead.missing"

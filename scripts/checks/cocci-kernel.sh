@@ -44,7 +44,7 @@ check_kcocci() {
 			echo "unchanged inputs: the series changes no C file" | put_result "$step" cocci-kernel same
 			return
 		fi
-	elif ! changed_files "$step" | grep -qE '\.c$'; then
+	elif ! grep -qE '\.c$' <<<"$(changed_files "$step")"; then
 		echo "unchanged inputs: the step changes no C file" | put_result "$step" cocci-kernel same
 		return
 	fi

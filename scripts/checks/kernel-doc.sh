@@ -14,7 +14,7 @@ kdoc_files() {
 		rc=0
 		out=$(./scripts/kernel-doc -none -Wall "$f" 2>&1) || rc=$?
 		printf '%s\n' "$out" | grep -i 'warning' || true
-		if printf '%s\n' "$out" | grep -qiE 'Traceback|error:|No such file'; then
+		if grep -qiE 'Traceback|error:|No such file' <<<"$out"; then
 			printf 'kernel-doc failed on %s (exit %s): %s\n' "$f" "$rc" "$(printf '%s' "$out" | tail -n 3)" >>"$TOOL_ERRORS"
 		fi
 	done

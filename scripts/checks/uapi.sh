@@ -118,7 +118,7 @@ check_headers() {
 	# their Kbuild files), usr/, the scripts that install and generate
 	# headers, the syscall tables (unistd headers), the top and the
 	# architecture Makefiles.
-	if ! changed_files "$step" | grep -qE "$KSA_HEADERS_INPUTS"; then
+	if ! grep -qE "$KSA_HEADERS_INPUTS" <<<"$(changed_files "$step")"; then
 		echo "unchanged inputs: the step changes no UAPI header, header-install script, syscall table or top or architecture Makefile" | put_result "$step" uapi same
 		return
 	fi
